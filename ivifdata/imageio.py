@@ -1,0 +1,172 @@
+"""Decode any IVIF source image to a numpy array with a declared meaning.
+
+Every function here returns arrays in *file intensity units*:
+
+* ``uint8`` in 0-255 for 8-bit files (modes ``L``, ``P``, ``RGB``, ``LA``, ``RGBA``, ``1``),
+* ``uint16`` in 0-65535 for 16-bit files (mode ``I;16`` and friends) unless ``to_8bit=True``,
+* shape ``(H, W)`` for one channel, ``(H, W, 3)`` in **RGB** order for colour.
+
+Rules (the real dataset quirks, see docs/datasets.md):
+
+* palette (``P``) images are decoded *through their palette*; a palette whose entries are all
+  gray gives one channel (TNO Bosnia stores a gray but non-identity palette);
+* gray stored in three identical channels ("gray-in-3ch": LLVIP/M3FD IR, several TNO bands) is
+  reduced to one channel, detected by content and never by file name;
+* true colour stays RGB; an alpha channel is dropped;
+* a file that cannot be decoded (zero bytes, truncated, not an image) raises
+  :class:`ImageReadError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+#: PIL modes whose samples are 16-bit integers.
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+class ImageReadError(ValueError):
+    """A file could not be decoded as an image. ``str()`` names the file and the problem."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file holds, as stored and as decoded.
+
+    ``mode`` is the PIL mode of the file (``L``, ``RGB``, ``P``, ``I;16``, ...); ``channels`` is
+    the number of channels *after* decoding by :func:`read_image` (1 or 3); ``gray_in_3ch`` is
+    True when a 3-channel file (or colour palette) holds identical channels.
+    """
+
+    width: int
+    height: int
+    mode: str
+    channels: int
+    bit_depth: int
+    gray_in_3ch: bool
+
+
+def _open(path: Path) -> Image.Image:
+    """Open and fully decode ``path`` with PIL, turning every failure into ImageReadError."""
+    try:
+        if path.stat().st_size == 0:
+            raise ImageReadError(path, "empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            img.load()  # decodes everything: truncated files fail here, not later
+        return img
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image (format not recognised)") from None
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "is a directory, not an image") from None
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(path, f"corrupt or truncated image ({exc})") from None
+
+
+def _decode(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
+    """Return (array as stored after palette/alpha handling, bit depth)."""
+    mode = img.mode
+    if mode in SIXTEEN_BIT_MODES:
+        arr = np.asarray(img)
+        if mode == "I":  # 32-bit signed container; accept it only when the values fit 16 bits
+            if arr.min() < 0 or arr.max() > 65535:
+                raise ImageReadError(
+                    path, f"32-bit integer image with values outside 0-65535 ({mode})"
+                )
+        return arr.astype(np.uint16, copy=False), 16
+    if mode == "F":
+        raise ImageReadError(
+            path, "floating-point image (mode F) is not supported; save as 8 or 16 bit"
+        )
+    if mode == "1":
+        return np.asarray(img.convert("L")), 8
+    if mode in ("L", "RGB"):
+        return np.asarray(img), 8
+    if mode == "LA":
+        return np.asarray(img.convert("L")), 8
+    if mode in ("P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(img.convert("RGB")), 8
+    raise ImageReadError(path, f"unsupported image mode {mode!r}")
+
+
+def is_gray_in_3ch(arr: np.ndarray) -> bool:
+    """True when ``arr`` is (H, W, 3) with three identical channels."""
+    return (
+        arr.ndim == 3
+        and arr.shape[2] == 3
+        and np.array_equal(arr[..., 0], arr[..., 1])
+        and np.array_equal(arr[..., 0], arr[..., 2])
+    )
+
+
+def read_image_with_info(
+    path: str | Path, *, to_8bit: bool = False
+) -> tuple[np.ndarray, ImageInfo]:
+    """Decode ``path``; return the array (see module docstring) and its :class:`ImageInfo`.
+
+    ``to_8bit=True`` maps 16-bit data to uint8 by ``round(v * 255 / 65535)``.
+    """
+    path = Path(path)
+    img = _open(path)
+    arr, depth = _decode(img, path)
+    gray3 = is_gray_in_3ch(arr)
+    if gray3:
+        arr = np.ascontiguousarray(arr[..., 0])
+    if to_8bit and depth == 16:
+        arr = np.round(arr.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    info = ImageInfo(
+        width=img.width,
+        height=img.height,
+        mode=img.mode,
+        channels=1 if arr.ndim == 2 else arr.shape[2],
+        bit_depth=depth,
+        gray_in_3ch=gray3,
+    )
+    return arr, info
+
+
+def read_image(path: str | Path, *, to_8bit: bool = False) -> np.ndarray:
+    """Decode ``path`` to ``(H, W)`` or ``(H, W, 3)`` RGB, uint8 (or uint16 for 16-bit files)."""
+    return read_image_with_info(path, to_8bit=to_8bit)[0]
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """Decode ``path`` to one 8-bit channel ``(H, W)`` uint8 0-255.
+
+    Colour is converted with OpenCV's fixed-point ``RGB2GRAY`` (0.299 R + 0.587 G + 0.114 B,
+    rounded), the conversion the fusion repositories use when they read with
+    ``cv2.IMREAD_GRAYSCALE``; 16-bit data is scaled to 8 bits first.
+    """
+    import cv2
+
+    arr = read_image(path, to_8bit=True)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
+    return arr
+
+
+def write_png(path: str | Path, arr: np.ndarray) -> None:
+    """Write a (H, W) or (H, W, 3) RGB uint8/uint16 array as a lossless PNG."""
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG")
+    elif arr.ndim == 2:
+        Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG")
+    else:
+        raise ValueError(f"write_png: expected (H, W) or (H, W, 3), got shape {arr.shape}")
