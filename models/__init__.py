@@ -1,0 +1,1 @@
+"""The three lightweight IVIF baselines (CNN, Transformer, GAN) and their training losses."""
