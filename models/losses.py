@@ -105,7 +105,8 @@ def sobel_magnitude(image: torch.Tensor) -> torch.Tensor:
 def normalized_gradient(image: torch.Tensor) -> torch.Tensor:
     """Sobel magnitude min-max normalised over the whole batch tensor to [0, 1].
 
-    A batch with a constant magnitude (e.g. all images flat) maps to zeros instead of 0 / 0.
+    A batch with a constant magnitude (only an all-black batch, zero padding makes edges) maps to
+    zeros instead of 0 / 0.
     """
     magnitude = sobel_magnitude(image)
     low = magnitude.min()
