@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same
+from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same, sum_of_products
 
 TG, KG, DG = 0.9994, -15.0, 0.5
 TA, KA, DA = 0.9879, -22.0, 0.8
@@ -69,7 +69,7 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
         g_f, a_f = _strength_orientation(sobel[0][0][rows], sobel[0][1][rows])
         for sx, sy in sobel[1:]:
             g_s, a_s = _strength_orientation(sx[rows], sy[rows])
-            numerator += float(_preservation(g_s, a_s, g_f, a_f).ravel() @ g_s.ravel())
+            numerator += sum_of_products(_preservation(g_s, a_s, g_f, a_f), g_s)
             denominator += float(np.sum(g_s))
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.float64(numerator) / np.float64(denominator))
