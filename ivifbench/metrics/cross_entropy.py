@@ -1,0 +1,41 @@
+"""VIFB ``Cross_entropy`` (CE): grey-level histogram divergence of each source from the fused
+image, averaged over the two sources."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ivifbench.metrics._arrays import gray_images
+
+#: A histogram needs one pixel; the metric has no spatial support.
+MIN_SIZE = (1, 1)
+
+
+def _grey_level_probabilities(name: str, image: np.ndarray) -> np.ndarray:
+    """Probability of each grey level 0..255 of an integer-valued 0-255 image."""
+    if image.min() < 0 or image.max() > 255 or not np.array_equal(image, np.floor(image)):
+        raise ValueError(f"CE: {name} must hold integer grey levels 0-255 (8-bit data)")
+    counts = np.bincount(image.astype(np.intp).ravel(), minlength=256)
+    return counts / image.size
+
+
+def _divergence_bits(p_source: np.ndarray, p_fused: np.ndarray) -> float:
+    """sum p_S log2(p_S / p_F) over the grey levels where both probabilities are nonzero."""
+    common = (p_source != 0) & (p_fused != 0)
+    ps = p_source[common]
+    return float(np.sum(ps * np.log2(ps / p_fused[common])))
+
+
+def cross_entropy(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
+    """VIFB cross entropy in bits; lower is better.
+
+    ``(D(VIS, F) + D(IR, F)) / 2`` with ``D(S, F) = sum p_S log2(p_S / p_F)`` over the grey
+    levels present in both S and F (a Kullback-Leibler divergence restricted to common levels,
+    so it can be negative). Inputs are 2-D arrays of integer grey levels 0-255; anything else
+    raises ``ValueError`` (the MATLAB code indexes its histogram with the pixel values).
+    """
+    f, a, b = gray_images("CE", MIN_SIZE, fused=fused, ir=ir, vis=vis)
+    p_fused = _grey_level_probabilities("fused", f)
+    d_vis = _divergence_bits(_grey_level_probabilities("vis", b), p_fused)
+    d_ir = _divergence_bits(_grey_level_probabilities("ir", a), p_fused)
+    return (d_vis + d_ir) / 2.0
