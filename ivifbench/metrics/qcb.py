@@ -3,95 +3,102 @@ Computing 27 (2009) 1421-1432), as in Z. Liu's ``metricChenBlum.m`` used by VIFB
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import cv2
 import numpy as np
 import scipy.fft
 
-from ivifbench.metrics._arrays import freqspace_meshgrid, gray_images, minmax_stretch_255
+from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
 
 #: The 31x31 local-contrast windows must fit in the image.
 MIN_SIZE = (31, 31)
 
-# DoG contrast sensitivity function (frequency scaled by image size / 30).
+# DoG contrast sensitivity function; the frequency grid is scaled by image size / 30.
 CSF_F0 = 15.3870
 CSF_F1 = 1.3456
 CSF_A = 0.7622
-CSF_SIZE_DIVISOR = 30.0
-# Local contrast: Gaussians of 31x31 taps (unnormalised), sigma 2 and 4.
+CSF_SIZE_DIVISOR = 30
+# Local contrast: unnormalised 31x31 Gaussians, sigma 2 (centre) and 4 (surround).
 CONTRAST_RADIUS = 15
 CONTRAST_SIGMAS = (2.0, 4.0)
-# Contrast masking: C^p / (C^q + Z).
-MASK_P = 3
-MASK_Q = 2
+# Contrast masking C^p / (C^q + Z) with p = 3, q = 2.
 MASK_Z = 1e-4
 
 
-def _dog_csf_half_spectrum(rows: int, cols: int) -> np.ndarray:
-    """DoG CSF on the ``rfft2`` half spectrum (unshifted order), shape (rows, cols // 2 + 1)."""
-    u, v = freqspace_meshgrid(rows, cols)
-    u = u * (cols / CSF_SIZE_DIVISOR)
-    v = v * (rows / CSF_SIZE_DIVISOR)
-    r = np.sqrt(u**2 + v**2)
+@functools.lru_cache(maxsize=8)
+def _dog_csf(rows: int, cols: int) -> np.ndarray:
+    """DoG CSF on the ``rfft2`` half plane (read-only, cached per image size)."""
+    r = half_spectrum_radius(rows, cols, rows / CSF_SIZE_DIVISOR, cols / CSF_SIZE_DIVISOR)
     csf = np.exp(-((r / CSF_F0) ** 2)) - CSF_A * np.exp(-((r / CSF_F1) ** 2))
-    return np.fft.ifftshift(csf)[:, : cols // 2 + 1]
+    csf.setflags(write=False)
+    return csf
 
 
-def _gaussian_taps(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=2)
+def _gaussian_factors(sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Separable factors of exp(-(x^2 + y^2) / (2 sigma^2)) / (2 pi sigma^2), |x|, |y| <= 15."""
     x = np.arange(-CONTRAST_RADIUS, CONTRAST_RADIUS + 1, dtype=np.float64)
     taps = np.exp(-(x * x) / (2 * sigma * sigma))
     return taps / (2 * np.pi * sigma * sigma), taps
 
 
-def _masked_contrast(csf_filtered: np.ndarray) -> np.ndarray:
-    """Masked local contrast C^p / (C^q + Z), C = |G_2 * I / G_4 * I - 1| ('same', zero pad)."""
-    blurred = [
-        cv2.sepFilter2D(
-            csf_filtered, cv2.CV_64F, *_gaussian_taps(s), borderType=cv2.BORDER_CONSTANT
-        )
+def _masked_contrast(image: np.ndarray, csf: np.ndarray) -> np.ndarray:
+    """Masked local contrast C^3 / (C^2 + Z) of the CSF-filtered, stretched image, where
+    C = |G_2 * I / G_4 * I - 1| (MATLAB ``filter2(G, I, 'same')``: zero padding)."""
+    spectrum = scipy.fft.rfft2(minmax_stretch_255(image))
+    spectrum *= csf
+    filtered = scipy.fft.irfft2(spectrum, s=image.shape)
+    centre, surround = (
+        cv2.sepFilter2D(filtered, cv2.CV_64F, *_gaussian_factors(s), borderType=cv2.BORDER_CONSTANT)
         for s in CONTRAST_SIGMAS
-    ]
-    contrast = np.abs(blurred[0] / blurred[1] - 1)
-    return contrast**MASK_P / (contrast**MASK_Q + MASK_Z)
+    )
+    contrast = np.divide(centre, surround, out=centre)
+    contrast -= 1
+    np.abs(contrast, out=contrast)
+    squared = np.multiply(contrast, contrast, out=surround)  # C^q, q = 2
+    masked = np.multiply(squared, contrast, out=filtered)  # C^p, p = 3
+    squared += MASK_Z
+    masked /= squared
+    return masked
 
 
-def _preservation(c_source: np.ndarray, c_fused: np.ndarray) -> np.ndarray:
-    """min(Cs, Cf) / max(Cs, Cf), written as the MATLAB mask sum (0 * Inf gives NaN there too)."""
-    mask = (c_source < c_fused).astype(np.float64)
-    return (c_source / c_fused) * mask + (c_fused / c_source) * (1 - mask)
+def _has_zero_or_inf(values: np.ndarray) -> bool:
+    return bool(values.min() == 0 or values.max() == np.inf)
 
 
 def qcb(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Chen-Blum quality, unitless, higher is better (about 0..1).
 
     Each image is min-max stretched to rounded 0-255 levels, filtered by the DoG CSF in the
-    frequency domain, and its masked local contrast computed; the quality map is the saliency
-    weighted (C_s^2 / sum C^2) contrast preservation min(C_s, C_f) / max(C_s, C_f); result is
-    its mean. A constant nonzero image gives NaN (0/0 in the stretch, as in VIFB), with a
-    ``RuntimeWarning``.
+    frequency domain, and its masked local contrast C computed; the quality map is the
+    saliency-weighted (C_S^2 / (C_A^2 + C_B^2)) contrast preservation min(C_S, C_F) /
+    max(C_S, C_F) over both sources; the result is its mean. A constant nonzero image (0/0 in
+    the stretch) or a zero or infinite contrast anywhere (0 * Inf in VIFB's ratio) gives NaN,
+    as VIFB does, with a ``RuntimeWarning``.
     """
     images = gray_images("Qcb", MIN_SIZE, fused=fused, ir=ir, vis=vis)
-    rows, cols = images[0].shape
-    csf = _dog_csf_half_spectrum(rows, cols)
+    csf = _dog_csf(*images[0].shape)
     with np.errstate(all="ignore"):
-        c_fused, c_ir, c_vis = (
-            _masked_contrast(
-                scipy.fft.irfft2(scipy.fft.rfft2(minmax_stretch_255(img)) * csf, s=(rows, cols))
-            )
-            for img in images
-        )
-        saliency_ir = c_ir * c_ir
-        saliency_vis = c_vis * c_vis
-        total = saliency_vis + saliency_ir
-        quality = (saliency_vis / total) * _preservation(c_vis, c_fused) + (
-            saliency_ir / total
-        ) * _preservation(c_ir, c_fused)
-        result = float(quality.mean())
+        c_fused, c_ir, c_vis = (_masked_contrast(image, csf) for image in images)
+        if any(_has_zero_or_inf(c) for c in (c_fused, c_ir, c_vis)):
+            result = np.nan
+        else:
+            # Saliency C_S^2 and preservation min/max; VIFB writes the latter as a mask sum
+            # that is NaN wherever a contrast is 0 or Inf, handled above.
+            saliency_vis = c_vis * c_vis
+            saliency_ir = c_ir * c_ir
+            total = saliency_vis + saliency_ir
+            quality = saliency_vis / total
+            quality *= np.minimum(c_vis, c_fused) / np.maximum(c_vis, c_fused)
+            saliency_ir /= total
+            saliency_ir *= np.minimum(c_ir, c_fused) / np.maximum(c_ir, c_fused)
+            quality += saliency_ir
+            result = float(quality.mean())
     if np.isnan(result):
         warnings.warn(
-            "Qcb is NaN: an input image is constant (zero range) or the contrast is 0/0",
+            "Qcb is NaN: an input image is constant (zero range) or a local contrast is 0",
             RuntimeWarning,
             stacklevel=2,
         )

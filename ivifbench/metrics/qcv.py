@@ -3,13 +3,14 @@ Information Fusion 8 (2007) 193-207), as in Z. Liu's ``metricChen.m`` used by VI
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import cv2
 import numpy as np
 import scipy.fft
 
-from ivifbench.metrics._arrays import freqspace_meshgrid, gray_images, minmax_stretch_255
+from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
 
 #: Saliency and distortion are pooled over 16x16 blocks; one full block must fit.
 BLOCK = 16
@@ -17,35 +18,49 @@ MIN_SIZE = (BLOCK, BLOCK)
 #: Exponent of the edge strength in the block saliency sum(g^alpha).
 SALIENCY_ALPHA = 5
 #: The CSF frequency grid is scaled by image size / 8.
-CSF_SIZE_DIVISOR = 8.0
-
-_SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+CSF_SIZE_DIVISOR = 8
 
 
-def _sobel_magnitude(image: np.ndarray) -> np.ndarray:
-    """sqrt(gx^2 + gy^2), MATLAB ``filter2(sobel, I, 'same')`` (correlation, zero padding)."""
-    gx = cv2.filter2D(image, cv2.CV_64F, _SOBEL_X, borderType=cv2.BORDER_CONSTANT)
-    gy = cv2.filter2D(image, cv2.CV_64F, _SOBEL_X.T, borderType=cv2.BORDER_CONSTANT)
-    return np.sqrt(gx * gx + gy * gy)
+@functools.lru_cache(maxsize=8)
+def _mannos_sakrison_csf(rows: int, cols: int) -> np.ndarray:
+    """2.6 (0.0192 + 0.144 r) exp(-(0.144 r)^1.1) on the ``rfft2`` half plane (read-only,
+    cached per image size)."""
+    r = half_spectrum_radius(rows, cols, rows / CSF_SIZE_DIVISOR, cols / CSF_SIZE_DIVISOR)
+    csf = 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
+    csf.setflags(write=False)
+    return csf
 
 
 def _block_sums(values: np.ndarray) -> np.ndarray:
     """Sum over 16x16 blocks, zero padding at bottom/right (MATLAB ``blkproc``)."""
     rows, cols = values.shape
     brows, bcols = -(-rows // BLOCK), -(-cols // BLOCK)
-    padded = np.zeros((brows * BLOCK, bcols * BLOCK))
-    padded[:rows, :cols] = values
-    return padded.reshape(brows, BLOCK, bcols, BLOCK).sum(axis=(1, 3))
+    if (rows, cols) != (brows * BLOCK, bcols * BLOCK):
+        padded = np.zeros((brows * BLOCK, bcols * BLOCK))
+        padded[:rows, :cols] = values
+        values = padded
+    return (
+        values.reshape(brows, BLOCK, bcols * BLOCK)
+        .sum(axis=1)
+        .reshape(brows, bcols, BLOCK)
+        .sum(axis=2)
+    )
 
 
-def _mannos_sakrison_half_spectrum(rows: int, cols: int) -> np.ndarray:
-    """Mannos-Sakrison CSF 2.6 (0.0192 + 0.144 r) exp(-(0.144 r)^1.1) on the rfft2 half plane."""
-    u, v = freqspace_meshgrid(rows, cols)
-    u = (cols / CSF_SIZE_DIVISOR) * u
-    v = (rows / CSF_SIZE_DIVISOR) * v
-    r = np.sqrt(u**2 + v**2)
-    csf = 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
-    return np.fft.ifftshift(csf)[:, : cols // 2 + 1]
+def _block_saliency(source: np.ndarray) -> np.ndarray:
+    """sum(g^5) per block, g = Sobel magnitude by ``filter2(.., 'same')`` (zero padding)."""
+    grad_x = cv2.Sobel(source, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
+    grad_y = cv2.Sobel(source, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
+    magnitude = cv2.magnitude(grad_x, grad_y)
+    return _block_sums(np.power(magnitude, SALIENCY_ALPHA, out=magnitude))
+
+
+def _block_distortion(source: np.ndarray, fused: np.ndarray, csf: np.ndarray) -> np.ndarray:
+    """mean((CSF * (S - F))^2) per block, divided by 256 also for partial blocks."""
+    spectrum = scipy.fft.rfft2(source - fused)
+    spectrum *= csf
+    filtered = scipy.fft.irfft2(spectrum, s=source.shape)
+    return _block_sums(np.square(filtered, out=filtered)) / (BLOCK * BLOCK)
 
 
 def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
@@ -59,20 +74,14 @@ def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     result carries FFT round-off as an imaginary part (|imag| ~ 1e-13); this is its real part.
     A constant nonzero image gives NaN with a ``RuntimeWarning``, as VIFB gives NaN.
     """
-    f, a, b = gray_images("Qcv", MIN_SIZE, fused=fused, ir=ir, vis=vis)
-    rows, cols = f.shape
-    csf = _mannos_sakrison_half_spectrum(rows, cols)
+    images = gray_images("Qcv", MIN_SIZE, fused=fused, ir=ir, vis=vis)
+    csf = _mannos_sakrison_csf(*images[0].shape)
     with np.errstate(all="ignore"):
-        f, a, b = (minmax_stretch_255(img) for img in (f, a, b))
-        numerator = 0.0
-        denominator = 0.0
-        for source in (b, a):
-            saliency = _block_sums(_sobel_magnitude(source) ** SALIENCY_ALPHA)
-            filtered = scipy.fft.irfft2(scipy.fft.rfft2(source - f) * csf, s=(rows, cols))
-            distortion = _block_sums(filtered * filtered) / (BLOCK * BLOCK)
-            numerator = numerator + saliency * distortion
-            denominator = denominator + saliency
-        result = float(numerator.sum() / denominator.sum())
+        f, a, b = (minmax_stretch_255(image) for image in images)
+        saliency_vis, saliency_ir = _block_saliency(b), _block_saliency(a)
+        weighted = saliency_vis * _block_distortion(b, f, csf)
+        weighted += saliency_ir * _block_distortion(a, f, csf)
+        result = float(weighted.sum() / (saliency_vis + saliency_ir).sum())
     if np.isnan(result):
         warnings.warn(
             "Qcv is NaN: an input image is constant (zero range)", RuntimeWarning, stacklevel=2

@@ -48,66 +48,59 @@ def _filter_valid(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return full[half:-half, half:-half]
 
 
-def _vif_maps(
-    mu_ref: np.ndarray,
-    ref_sq: np.ndarray,
-    ref_dist: np.ndarray,
-    mu_dist: np.ndarray,
-    var_dist: np.ndarray,
+def _source_terms(
+    ref: np.ndarray, fused: np.ndarray, taps: np.ndarray, mu_f: np.ndarray, var_f: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-pixel (VID, VIND, gain g) of one scale from local moments (Sheikh-Bovik model)."""
-    var_ref = ref_sq - mu_ref * mu_ref
-    cov = ref_dist - mu_ref * mu_dist
-    var_ref[var_ref < 0] = 0
-    gain = cov / (var_ref + VARIANCE_EPS)
-    noise = var_dist - gain * cov
-    flat_ref = var_ref < VARIANCE_EPS
-    gain[flat_ref] = 0
-    noise[flat_ref] = var_dist[flat_ref]
-    var_ref[flat_ref] = 0
-    flat_dist = var_dist < VARIANCE_EPS
-    gain[flat_dist] = 0
-    noise[flat_dist] = 0
+    """Per-pixel (gain g, source variance, distortion variance) of the Sheikh-Bovik model of one
+    scale, with the thresholds of ``VIFF_Public.m`` (``var_f`` already clipped at 0)."""
+    mu_r = _filter_valid(ref, taps)
+    var_r = _filter_valid(ref * ref, taps)
+    var_r -= mu_r * mu_r
+    np.maximum(var_r, 0, out=var_r)
+    cov = _filter_valid(ref * fused, taps)
+    cov -= mu_r * mu_f
+    gain = cov / (var_r + VARIANCE_EPS)
+    noise = var_f - gain * cov
+    flat_ref = var_r < VARIANCE_EPS
+    flat_fused = var_f < VARIANCE_EPS
     negative = gain < 0
-    noise[negative] = var_dist[negative]
-    gain[negative] = 0
-    noise[noise <= VARIANCE_EPS] = VARIANCE_EPS
-    vid = np.log10(1 + gain**2 * var_ref / (noise + VISUAL_NOISE))
-    vind = np.log10(1 + var_ref / VISUAL_NOISE)
-    return vid, vind, gain
+    # The reference zeroes g on flat windows first, so its g < 0 test only sees the others.
+    noise = np.where(flat_ref | negative, var_f, noise)
+    noise[flat_fused] = 0
+    np.maximum(noise, VARIANCE_EPS, out=noise)
+    gain[flat_ref | flat_fused | negative] = 0
+    var_r[flat_ref] = 0
+    return gain, var_r, noise
 
 
 def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Han's VIFF, unitless in [0, 1], higher is better.
 
     At each of four scales (Gaussian 'valid' windows 17, 9, 5, 3, dyadic subsampling), the VIF
-    model of each source S against the fused image gives per-pixel VID, VIND and gain g; per
-    pixel the source with the smaller g (IR on ties goes to VIS, as the reference) is kept and
-    the scale scores ``sum(VID + 1e-7) / sum(VIND + 1e-7)`` are weighted [1, 0, 0.15, 1] / 2.15.
-    Inputs: 2-D arrays in 0-255 grey levels (the visual noise 0.005 * 255^2 assumes that scale).
+    model of each source S against the fused image F gives per pixel a gain g, the source
+    variance s^2 and the distortion variance v^2; per pixel the source with the smaller g is
+    kept (VIS on ties, as the reference with IR first) and
+    ``VID = log10(1 + g^2 s^2 / (v^2 + n))``, ``VIND = log10(1 + s^2 / n)`` with visual noise
+    n = 0.005 * 255^2. Scale scores ``sum(VID + 1e-7) / sum(VIND + 1e-7)`` are weighted
+    [1, 0, 0.15, 1] / 2.15. Inputs: 2-D arrays in 0-255 grey levels (n assumes that scale).
     """
     f, a, b = gray_images("VIFF", MIN_SIZE, fused=fused, ir=ir, vis=vis)
     scores = np.empty(len(WINDOW_SIZES))
     for scale, size in enumerate(WINDOW_SIZES):
         taps = _gaussian_taps(size)
         if scale > 0:
-            f, a, b = (_filter_valid(img, taps)[::2, ::2] for img in (f, a, b))
+            f, a, b = (_filter_valid(image, taps)[::2, ::2] for image in (f, a, b))
         mu_f = _filter_valid(f, taps)
-        var_f = _filter_valid(f * f, taps) - mu_f * mu_f
-        var_f[var_f < 0] = 0
-        per_source = [
-            _vif_maps(
-                _filter_valid(src, taps),
-                _filter_valid(src * src, taps),
-                _filter_valid(src * f, taps),
-                mu_f,
-                var_f,
-            )
-            for src in (a, b)
-        ]
-        (vid_a, vind_a, gain_a), (vid_b, vind_b, gain_b) = per_source
+        var_f = _filter_valid(f * f, taps)
+        var_f -= mu_f * mu_f
+        np.maximum(var_f, 0, out=var_f)
+        gain_a, var_a, noise_a = _source_terms(a, f, taps, mu_f, var_f)
+        gain_b, var_b, noise_b = _source_terms(b, f, taps, mu_f, var_f)
         take_a = gain_a < gain_b
-        vid = np.where(take_a, vid_a, vid_b)
-        vind = np.where(take_a, vind_a, vind_b)
+        gain = np.where(take_a, gain_a, gain_b)
+        var_s = np.where(take_a, var_a, var_b)
+        noise = np.where(take_a, noise_a, noise_b)
+        vid = np.log10(1 + gain**2 * var_s / (noise + VISUAL_NOISE))
+        vind = np.log10(1 + var_s / VISUAL_NOISE)
         scores[scale] = np.sum(vid + RATIO_OFFSET) / np.sum(vind + RATIO_OFFSET)
     return float(np.sum(scores * SCALE_WEIGHTS))
