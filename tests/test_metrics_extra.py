@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import csv
 import math
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ivifbench import CONVENTIONS, DegenerateMetricWarning, MetricInputError, compute
 from ivifbench.metrics import cross_entropy, edge_intensity, nabf, qcb, qcv, viff
 from ivifdata.imageio import read_image
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "data" / "triples_extra"
+FIXTURES = HERE / "data" / "triples"
 SHARED_REFS = HERE.parents[0] / ".." / "shared" / "refs"
 
 Triple = tuple[np.ndarray, np.ndarray, np.ndarray]  # fused, ir, vis as read
@@ -72,14 +72,11 @@ def _assert_matches(actual: float, expected: float, what: str) -> None:
 
 
 def _check_row(row: dict[str, str], triple: Triple) -> None:
-    call = REFERENCE_CALLS[(row["reference"], row["metric"])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # NaN rows warn by design
-        actual = call(*triple)
+    actual = REFERENCE_CALLS[(row["reference"], row["metric"])](*triple)
     _assert_matches(actual, float(row["value"]), f"{row['triple']} {row['metric']}")
 
 
-FIXTURE_ROWS = _reference_rows(FIXTURES / "expected.csv")
+FIXTURE_ROWS = _reference_rows(FIXTURES / "values.csv")
 
 
 def test_fixture_rows_cover_every_metric_and_the_special_triples():
@@ -87,6 +84,7 @@ def test_fixture_rows_cover_every_metric_and_the_special_triples():
     assert covered == set(REFERENCE_CALLS)
     triples = {r["triple"] for r in FIXTURE_ROWS}
     assert {"roadscene_FLIR_00006_const128", "roadscene_FLIR_video_02829_laprgb"} <= triples
+    assert sum(r["metric"] == "Nabf" for r in FIXTURE_ROWS) == 4
 
 
 @pytest.mark.parametrize(
@@ -173,21 +171,20 @@ def test_uint8_and_float64_inputs_agree():
 
 
 @pytest.mark.parametrize("name", ["Qcb", "Qcv"])
-def test_constant_image_gives_nan_with_warning(name):
+def test_constant_image_gives_nan(name):
     constant = np.full(FUSED.shape, 128, np.uint8)
-    with pytest.warns(RuntimeWarning, match=name):
-        assert math.isnan(SOURCE_METRICS[name](constant, SOURCES_A, SOURCES_B))
+    assert math.isnan(SOURCE_METRICS[name](constant, SOURCES_A, SOURCES_B))
 
 
 # --- bad input --------------------------------------------------------------------------------
 
-MIN_SIZES = {
-    "EI": edge_intensity.MIN_SIZE,
-    "CE": cross_entropy.MIN_SIZE,
-    "Qcb": qcb.MIN_SIZE,
-    "Qcv": qcv.MIN_SIZE,
-    "Nabf": nabf.MIN_SIZE,
-    "VIFF": viff.MIN_SIZE,
+MIN_SIDES = {
+    "EI": edge_intensity.MIN_SIDE,
+    "CE": cross_entropy.MIN_SIDE,
+    "Qcb": qcb.MIN_SIDE,
+    "Qcv": qcv.MIN_SIDE,
+    "Nabf": nabf.MIN_SIDE,
+    "VIFF": viff.MIN_SIDE,
 }
 
 
@@ -198,19 +195,12 @@ def _call(name: str, fused, ir, vis) -> float:
 
 
 def test_documented_minimum_sizes():
-    assert MIN_SIZES == {
-        "EI": (3, 3),
-        "CE": (1, 1),
-        "Qcb": (31, 31),
-        "Qcv": (16, 16),
-        "Nabf": (3, 3),
-        "VIFF": (41, 41),
-    }
+    assert MIN_SIDES == {"EI": 3, "CE": 1, "Qcb": 31, "Qcv": 16, "Nabf": 3, "VIFF": 41}
 
 
-@pytest.mark.parametrize("name", list(MIN_SIZES))
+@pytest.mark.parametrize("name", list(MIN_SIDES))
 def test_minimum_size_works_and_one_less_raises(name):
-    rows, cols = MIN_SIZES[name]
+    rows = cols = MIN_SIDES[name]
     images = [RNG.integers(0, 256, size=(rows, cols)).astype(np.uint8) for _ in range(3)]
     assert math.isfinite(_call(name, *images))
     for shape in ((rows - 1, cols), (rows, cols - 1)):
@@ -228,7 +218,7 @@ def test_shape_mismatch_names_the_argument(name):
         SOURCE_METRICS[name](FUSED, SOURCES_A, other)
 
 
-@pytest.mark.parametrize("name", list(MIN_SIZES))
+@pytest.mark.parametrize("name", list(MIN_SIDES))
 def test_colour_array_is_rejected(name):
     colour = np.zeros((64, 80, 3), np.uint8)
     with pytest.raises(ValueError, match=rf"{name}: fused must be a 2-D gray image"):
@@ -236,7 +226,89 @@ def test_colour_array_is_rejected(name):
 
 
 def test_cross_entropy_rejects_non_integer_and_out_of_range_levels():
-    with pytest.raises(ValueError, match="CE: fused must hold integer grey levels 0-255"):
+    with pytest.raises(ValueError, match="CE: fused: expected integer grey levels 0-255"):
         cross_entropy.cross_entropy(FUSED + 0.5, SOURCES_A, SOURCES_B)
-    with pytest.raises(ValueError, match="CE: ir must hold integer grey levels 0-255"):
+    with pytest.raises(ValueError, match="CE: ir: expected integer grey levels 0-255"):
         cross_entropy.cross_entropy(FUSED, SOURCES_A.astype(int) + 256, SOURCES_B)
+
+
+# --- through ivifbench.compute (convention wiring) ------------------------------------------
+
+
+def _paths(triple_id: str) -> list[Path]:
+    return [FIXTURES / triple_id / f"{name}.png" for name in ("fused", "ir", "vis")]
+
+
+def _row_value(triple_id: str, reference: str, metric: str) -> float:
+    (row,) = [
+        r
+        for r in FIXTURE_ROWS
+        if (r["triple"], r["reference"], r["metric"]) == (triple_id, reference, metric)
+    ]
+    return float(row["value"])
+
+
+@pytest.mark.parametrize("triple_id", ["roadscene_FLIR_00006_max", "msrs_00004N_lap"])
+def test_compute_tang_nabf_has_the_argument_order_quirk(triple_id):
+    value = compute(*_paths(triple_id), metrics="Nabf", convention="tang")["Nabf"]
+    _assert_matches(value, _row_value(triple_id, "tang", "Nabf"), "tang Nabf")
+    signature_order = _row_value(triple_id, "tang", "diag_Nabf_fused_first")
+    assert not math.isclose(value, signature_order, rel_tol=1e-3)
+    fused, ir, vis = (read_image(p).astype(np.float64) for p in _paths(triple_id))
+    assert nabf.nabf(fused, ir, vis) == pytest.approx(signature_order, rel=1e-6)
+
+
+def test_compute_vifb_extra_metrics_on_the_colour_triple():
+    triple_id = "roadscene_FLIR_video_02829_laprgb"
+    values = compute(*_paths(triple_id), metrics="EI,CE,Qcb,Qcv", convention="vifb")
+    names = {"EI": "Edge_intensity", "CE": "Cross_entropy", "Qcb": "Qcb", "Qcv": "Qcv"}
+    for name, printed in names.items():
+        _assert_matches(values[name], _row_value(triple_id, "vifb", printed), name)
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_compute_viff_under_every_convention(convention):
+    triple_id = "roadscene_FLIR_00006_max"
+    value = compute(*_paths(triple_id), metrics="VIFF", convention=convention)["VIFF"]
+    _assert_matches(value, _row_value(triple_id, "han", "VIFF(Han2013)"), convention)
+    assert "VIFF" not in CONVENTIONS[convention].default_metrics
+
+
+def test_compute_viff_on_colour_follows_the_convention():
+    """Han's code fails on colour VIS/F; ours uses each convention's colour handling."""
+    fused, ir, vis = (read_image(p) for p in _paths("roadscene_FLIR_video_02829_laprgb"))
+    as_float = lambda x: x.astype(np.float64)  # noqa: E731
+    for convention in ("cddfuse", "tang"):
+        to_gray = CONVENTIONS[convention].to_gray
+        expected = viff.viff(as_float(to_gray(fused)), as_float(ir), as_float(to_gray(vis)))
+        got = compute(fused, ir, vis, metrics="VIFF", convention=convention)["VIFF"]
+        assert got == expected
+    per_channel = [
+        viff.viff(as_float(fused[..., k]), as_float(ir), as_float(vis[..., k])) for k in range(3)
+    ]
+    got = compute(fused, ir, vis, metrics="VIFF", convention="vifb")["VIFF"]
+    assert got == pytest.approx(np.mean(per_channel), rel=1e-15)
+
+
+def test_compute_degenerate_triple_warns_for_qcb_and_qcv_only():
+    with pytest.warns(DegenerateMetricWarning) as caught:
+        values = compute(
+            *_paths("roadscene_FLIR_00006_const128"),
+            metrics="EI,CE,Qcb,Qcv,VIFF",
+            convention="vifb",
+        )
+    assert math.isnan(values["Qcb"]) and math.isnan(values["Qcv"])
+    assert values["EI"] == 0.0 and values["CE"] < 0 and 0 < values["VIFF"] < 1e-5
+    warned = sorted(str(w.message).split()[0] for w in caught)
+    assert warned == ["Qcb", "Qcv"]
+
+
+def test_compute_reports_the_minimum_sizes():
+    small = np.zeros((30, 40), np.uint8)
+    with pytest.raises(
+        MetricInputError, match=r"30x40 pixels; Qcb needs at least 31x31; VIFF needs at least 41x41"
+    ):
+        compute(small, small, small, metrics="EI,CE,Qcv,Qcb,VIFF", convention="vifb")
+    tiny = np.zeros((2, 2), np.uint8)
+    with pytest.raises(MetricInputError, match=r"Nabf needs at least 3x3"):
+        compute(tiny, tiny, tiny, metrics="Nabf", convention="tang")

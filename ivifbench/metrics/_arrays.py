@@ -1,13 +1,16 @@
-"""Input checks and small MATLAB-compatible array helpers shared by the metric modules."""
+"""Input checks of the pure metric functions, and the MATLAB helpers of Z. Liu's perceptual
+metrics (Qcb, Qcv): ``normalize1`` and ``freqspace`` grids."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics.filtering import matlab_round
 
-def check_shapes(metric: str, min_size: tuple[int, int], **images: np.ndarray) -> None:
+
+def check_shapes(metric: str, min_side: int, **images: np.ndarray) -> None:
     """Raise ``ValueError`` unless ``images`` are 2-D numeric arrays of one shape, at least
-    ``min_size`` (rows, cols). Messages name the metric and the offending argument."""
+    ``min_side`` pixels high and wide. Messages name the metric and the offending argument."""
     names = list(images)
     shapes = {}
     for name, image in images.items():
@@ -25,28 +28,17 @@ def check_shapes(metric: str, min_size: tuple[int, int], **images: np.ndarray) -
             raise ValueError(
                 f"{metric}: shape mismatch, {names[0]} is {shape} but {name} is {shapes[name]}"
             )
-    if shape[0] < min_size[0] or shape[1] < min_size[1]:
+    if min(shape) < min_side:
         raise ValueError(
-            f"{metric}: images must be at least {min_size[0]}x{min_size[1]} pixels "
-            f"(rows x cols), got {shape[0]}x{shape[1]}"
+            f"{metric}: images must be at least {min_side}x{min_side} pixels, "
+            f"got {shape[0]}x{shape[1]} (height x width)"
         )
 
 
-def gray_images(metric: str, min_size: tuple[int, int], **images: np.ndarray) -> list[np.ndarray]:
+def gray_images(metric: str, min_side: int, **images: np.ndarray) -> list[np.ndarray]:
     """:func:`check_shapes`, then the images as C-contiguous float64 arrays, in the order given."""
-    check_shapes(metric, min_size, **images)
+    check_shapes(metric, min_side, **images)
     return [np.ascontiguousarray(image, dtype=np.float64) for image in images.values()]
-
-
-def round_half_up_nonnegative(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``round`` (halves away from zero) for values >= 0, in place; NaN stays NaN.
-
-    ``floor(x + 0.5)`` would round 0.49999999999999994 up; ``x - floor(x)`` is exact.
-    """
-    whole = np.floor(x)
-    x -= whole
-    whole += x >= 0.5
-    return whole
 
 
 def minmax_stretch_255(image: np.ndarray) -> np.ndarray:
@@ -63,7 +55,7 @@ def minmax_stretch_255(image: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         stretched /= hi - lo
     stretched *= 255
-    return round_half_up_nonnegative(stretched)
+    return matlab_round(stretched)
 
 
 def centred_frequencies(size: int) -> np.ndarray:

@@ -6,19 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics._arrays import check_shapes
+from ivifbench.metrics.filtering import grey_codes
 
 #: A histogram needs one pixel; the metric has no spatial support.
-MIN_SIZE = (1, 1)
+MIN_SIDE = 1
+LEVELS = 256
 
 
-def _grey_level_probabilities(name: str, image: np.ndarray) -> np.ndarray:
+def _grey_level_probabilities(image: np.ndarray, name: str) -> np.ndarray:
     """Probability of each grey level 0..255 of an image of integer grey levels 0-255."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        if image.min() < 0 or image.max() > 255 or not np.array_equal(image, np.floor(image)):
-            raise ValueError(f"CE: {name} must hold integer grey levels 0-255 (8-bit data)")
-        image = image.astype(np.uint8)
-    return np.bincount(image.ravel(), minlength=256) / image.size
+    codes = image.ravel() if image.dtype == np.uint8 else grey_codes(image, name).ravel()
+    return np.bincount(codes, minlength=LEVELS) / codes.size
 
 
 def _divergence_bits(p_source: np.ndarray, p_fused: np.ndarray) -> float:
@@ -36,8 +34,8 @@ def cross_entropy(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     so it can be negative). Inputs are 2-D arrays of integer grey levels 0-255; anything else
     raises ``ValueError`` (the MATLAB code indexes its histogram with the pixel values).
     """
-    check_shapes("CE", MIN_SIZE, fused=fused, ir=ir, vis=vis)
-    p_fused = _grey_level_probabilities("fused", fused)
-    d_vis = _divergence_bits(_grey_level_probabilities("vis", vis), p_fused)
-    d_ir = _divergence_bits(_grey_level_probabilities("ir", ir), p_fused)
+    check_shapes("CE", MIN_SIDE, fused=fused, ir=ir, vis=vis)
+    p_fused = _grey_level_probabilities(np.asarray(fused), "CE: fused")
+    d_vis = _divergence_bits(_grey_level_probabilities(np.asarray(vis), "CE: vis"), p_fused)
+    d_ir = _divergence_bits(_grey_level_probabilities(np.asarray(ir), "CE: ir"), p_fused)
     return (d_vis + d_ir) / 2.0

@@ -8,7 +8,7 @@ import numpy as np
 from ivifbench.metrics._arrays import gray_images
 
 #: The 3x3 Sobel neighbourhood must fit in the image.
-MIN_SIZE = (3, 3)
+MIN_SIDE = 3
 
 
 def edge_intensity(fused: np.ndarray) -> float:
@@ -19,7 +19,7 @@ def edge_intensity(fused: np.ndarray) -> float:
     ``metricsEdge_intensity``). Higher is better. For colour, VIFB filters each channel and
     averages all of them, which equals the mean of this function over the channels.
     """
-    (f,) = gray_images("EI", MIN_SIZE, fused=fused)
+    (f,) = gray_images("EI", MIN_SIDE, fused=fused)
     # OpenCV's 3x3 Sobel kernels are fspecial('sobel') and its transpose up to sign.
     grad_y = cv2.Sobel(f, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
     grad_x = cv2.Sobel(f, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)

@@ -9,7 +9,7 @@ import numpy as np
 from ivifbench.metrics._arrays import gray_images
 
 #: The 3x3 Sobel neighbourhood (reflect-101 extension) must fit in the image.
-MIN_SIZE = (3, 3)
+MIN_SIDE = 3
 
 EDGE_THRESHOLD = 2.0  # Td: edge strength from which a pixel weighs g^L
 WEIGHT_MIN = 0.001  # weight of weaker pixels
@@ -32,7 +32,7 @@ def _sobel(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _orientation(grad_x: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
     """atan(d/dx / d/dy), 0 where both are 0 (the reference's ``atan(gv / gh)``)."""
     angle = np.arctan(grad_x / grad_y)
-    angle[(grad_x == 0) & (grad_y == 0)] = 0.0
+    np.copyto(angle, 0.0, where=(grad_x == 0) & (grad_y == 0))
     return angle
 
 
@@ -41,7 +41,7 @@ def _edge_preservation(
 ) -> np.ndarray:
     """Petrovic Q^{SF} = sqrt(Q_g Q_a) from edge strengths g and orientations a."""
     ratio = np.where(g_src > g_fused, g_fused / g_src, g_src / g_fused)
-    ratio[(g_src == 0) | (g_fused == 0)] = 0.0
+    np.copyto(ratio, 0.0, where=(g_src == 0) | (g_fused == 0))
     angle = np.abs(np.abs(a_src - a_fused) - np.pi / 2) * 2 / np.pi
     q_strength = STRENGTH_GAIN / (1 + np.exp(-STRENGTH_SLOPE * (ratio - STRENGTH_MID)))
     q_orient = ORIENT_GAIN / (1 + np.exp(-ORIENT_SLOPE * (angle - ORIENT_MID)))
@@ -62,7 +62,7 @@ def nabf(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     the weights depend on that scale). Tang's ``analysis_Reference`` calls this function with
     (IR, VIS, F) in place of (F, IR, VIS); that quirk belongs to the ``tang`` convention.
     """
-    f, a, b = gray_images("Nabf", MIN_SIZE, fused=fused, ir=ir, vis=vis)
+    f, a, b = gray_images("Nabf", MIN_SIDE, fused=fused, ir=ir, vis=vis)
     fx, fy, gf = _sobel(f)
     ax, ay, ga = _sobel(a)
     bx, by, gb = _sobel(b)

@@ -4,17 +4,17 @@ Information Fusion 8 (2007) 193-207), as in Z. Liu's ``metricChen.m`` used by VI
 from __future__ import annotations
 
 import functools
-import warnings
 
 import cv2
 import numpy as np
 import scipy.fft
 
 from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.filtering import sobel_conv2_same
 
 #: Saliency and distortion are pooled over 16x16 blocks; one full block must fit.
 BLOCK = 16
-MIN_SIZE = (BLOCK, BLOCK)
+MIN_SIDE = BLOCK
 #: Exponent of the edge strength in the block saliency sum(g^alpha).
 SALIENCY_ALPHA = 5
 #: The CSF frequency grid is scaled by image size / 8.
@@ -49,9 +49,7 @@ def _block_sums(values: np.ndarray) -> np.ndarray:
 
 def _block_saliency(source: np.ndarray) -> np.ndarray:
     """sum(g^5) per block, g = Sobel magnitude by ``filter2(.., 'same')`` (zero padding)."""
-    grad_x = cv2.Sobel(source, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
-    grad_y = cv2.Sobel(source, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
-    magnitude = cv2.magnitude(grad_x, grad_y)
+    magnitude = cv2.magnitude(*sobel_conv2_same(source))
     return _block_sums(np.power(magnitude, SALIENCY_ALPHA, out=magnitude))
 
 
@@ -72,9 +70,9 @@ def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     ``sum(l_A D_A + l_B D_B) / sum(l_A + l_B)`` over the 16x16 blocks (partial blocks at the
     bottom/right are zero padded and still divided by 256, as MATLAB ``blkproc``). The MATLAB
     result carries FFT round-off as an imaginary part (|imag| ~ 1e-13); this is its real part.
-    A constant nonzero image gives NaN with a ``RuntimeWarning``, as VIFB gives NaN.
+    A constant nonzero image gives NaN, as VIFB does (``compute`` warns about it).
     """
-    images = gray_images("Qcv", MIN_SIZE, fused=fused, ir=ir, vis=vis)
+    images = gray_images("Qcv", MIN_SIDE, fused=fused, ir=ir, vis=vis)
     csf = _mannos_sakrison_csf(*images[0].shape)
     with np.errstate(all="ignore"):
         f, a, b = (minmax_stretch_255(image) for image in images)
@@ -82,8 +80,4 @@ def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
         weighted = saliency_vis * _block_distortion(b, f, csf)
         weighted += saliency_ir * _block_distortion(a, f, csf)
         result = float(weighted.sum() / (saliency_vis + saliency_ir).sum())
-    if np.isnan(result):
-        warnings.warn(
-            "Qcv is NaN: an input image is constant (zero range)", RuntimeWarning, stacklevel=2
-        )
     return result
