@@ -18,36 +18,60 @@ RATIO_OFFSET = 1e-7
 
 
 def _source_terms(
-    ref: np.ndarray,
-    fused: np.ndarray,
-    taps: np.ndarray,
+    mu_s: np.ndarray,
+    e_ss: np.ndarray,
+    e_sf: np.ndarray,
     mu_f: np.ndarray,
     var_f: np.ndarray,
-    flat_fused: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-pixel (gain g, source variance, distortion variance) of the Sheikh-Bovik model of one
-    scale, with the thresholds of ``VIFF_Public.m`` (``var_f`` already clipped at 0,
-    ``flat_fused`` = ``var_f < 1e-10``)."""
-    mu_r = filter2_valid(ref, taps)
-    var_r = filter2_valid(ref * ref, taps)
-    var_r -= mu_r * mu_r
-    np.maximum(var_r, 0, out=var_r)
-    cov = filter2_valid(ref * fused, taps)
-    cov -= mu_r * mu_f
-    gain = cov / (var_r + EPS)
+    """Per-pixel (gain g, source variance s^2, distortion variance v^2) of one source and scale
+    from local means ``mu_*`` and raw second moments ``e_*`` (``var_f`` clipped at 0).
+
+    ``VIFF_Public.m``'s masks reduce to: g = s12 / (s^2 + EPS) where s^2 >= EPS,
+    var_f >= EPS and g > 0, else 0; s^2 clipped at 0 and zeroed below EPS. v^2 only matters where
+    g > 0, and there it is max(var_f - g s12, EPS).
+    """
+    var_s = e_ss - mu_s * mu_s
+    np.maximum(var_s, 0.0, out=var_s)
+    cov = e_sf - mu_s * mu_f
+    gain = cov / (var_s + EPS)
     noise = gain * cov
     np.subtract(var_f, noise, out=noise)
-    flat_ref = var_r < EPS
-    # The reference zeroes g on flat windows first, so its g < 0 test only sees the others.
-    reset = gain < 0
-    reset |= flat_ref
-    np.copyto(noise, var_f, where=reset)
-    np.copyto(noise, 0.0, where=flat_fused)
     np.maximum(noise, EPS, out=noise)
-    reset |= flat_fused
-    np.copyto(gain, 0.0, where=reset)
-    np.copyto(var_r, 0.0, where=flat_ref)
-    return gain, var_r, noise
+    informative = var_s >= EPS
+    var_s *= informative
+    informative &= var_f >= EPS
+    informative &= gain > 0
+    gain *= informative
+    return gain, var_s, noise
+
+
+def _scale_sums(
+    mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[float, float]:
+    """sum(VID + C) and sum(VIND + C) of one scale, each pixel from the source with the smaller
+    gain (the second source on ties, as ``VIFF_Public.m`` with IR first)."""
+    var_f = e_ff - mu_f * mu_f
+    np.maximum(var_f, 0.0, out=var_f)
+    (gain, var_s, noise), (gain_b, var_b, noise_b) = (
+        _source_terms(mu_s, e_ss, e_sf, mu_f, var_f) for mu_s, e_ss, e_sf in sources
+    )
+    take_b = ~(gain < gain_b)
+    np.copyto(gain, gain_b, where=take_b)
+    np.copyto(var_s, var_b, where=take_b)
+    np.copyto(noise, noise_b, where=take_b)
+    vid = gain * gain
+    vid *= var_s
+    noise += VISUAL_NOISE
+    vid /= noise
+    vid += 1.0
+    np.log10(vid, out=vid)
+    vid += RATIO_OFFSET
+    var_s /= VISUAL_NOISE
+    var_s += 1.0
+    vind = np.log10(var_s, out=var_s)
+    vind += RATIO_OFFSET
+    return float(vid.sum()), float(vind.sum())
 
 
 def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
@@ -67,18 +91,10 @@ def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
             f, a, b = (filter2_valid(image, taps)[::2, ::2] for image in (f, a, b))
-        mu_f = filter2_valid(f, taps)
-        var_f = filter2_valid(f * f, taps)
-        var_f -= mu_f * mu_f
-        np.maximum(var_f, 0, out=var_f)
-        flat_fused = var_f < EPS
-        gain_a, var_a, noise_a = _source_terms(a, f, taps, mu_f, var_f, flat_fused)
-        gain_b, var_b, noise_b = _source_terms(b, f, taps, mu_f, var_f, flat_fused)
-        take_a = gain_a < gain_b
-        gain = np.where(take_a, gain_a, gain_b)
-        var_s = np.where(take_a, var_a, var_b)
-        noise = np.where(take_a, noise_a, noise_b)
-        vid = np.log10(1 + gain**2 * var_s / (noise + VISUAL_NOISE))
-        vind = np.log10(1 + var_s / VISUAL_NOISE)
-        scores[scale] = np.sum(vid + RATIO_OFFSET) / np.sum(vind + RATIO_OFFSET)
+        sources = [
+            (filter2_valid(s, taps), filter2_valid(s * s, taps), filter2_valid(s * f, taps))
+            for s in (a, b)
+        ]
+        vid, vind = _scale_sums(filter2_valid(f, taps), filter2_valid(f * f, taps), sources)
+        scores[scale] = vid / vind
     return float(np.sum(scores * SCALE_WEIGHTS))
