@@ -38,15 +38,12 @@ def filter2_valid(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return out[radius : height - radius, radius : width - radius]
 
 
-def box_sum_valid(image: np.ndarray, size: int) -> np.ndarray:
-    """Sum over every ``size x size`` window that lies inside ``image`` ('valid' positions).
-
-    On integer-valued data the sums are exact integers.
-    """
+def box_mean_valid(image: np.ndarray, size: int) -> np.ndarray:
+    """Mean over every ``size x size`` window that lies inside ``image`` ('valid' positions)."""
     radius = size // 2
     height, width = image.shape
     out = cv2.boxFilter(
-        image, cv2.CV_64F, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT
+        image, cv2.CV_64F, (size, size), normalize=True, borderType=cv2.BORDER_CONSTANT
     )
     return out[radius : height - radius, radius : width - radius]
 
@@ -80,3 +77,13 @@ def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round`` (halves away from zero) for non-negative ``x``, exact at halves."""
     whole = np.floor(x)
     return whole + (x - whole >= 0.5)
+
+
+#: Rows per block for pixelwise arithmetic: blocks of a few hundred KB stay in cache, which
+#: makes chains of numpy operations about twice as fast as on whole 640 x 480 images.
+ROW_BLOCK = 32
+
+
+def row_blocks(rows: int, block: int = ROW_BLOCK) -> list[slice]:
+    """Consecutive row slices of at most ``block`` rows covering ``range(rows)``."""
+    return [slice(start, min(start + block, rows)) for start in range(0, rows, block)]

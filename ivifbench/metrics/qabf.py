@@ -7,21 +7,29 @@ import math
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sobel_conv2_same
+from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same
 
 TG, KG, DG = 0.9994, -15.0, 0.5
 TA, KA, DA = 0.9879, -22.0, 0.8
 
 
-def _strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _strength_orientation(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength sqrt(sx^2 + sy^2) and orientation atan(sy / sx) (pi/2 where sx == 0)."""
-    sx, sy = sobel_conv2_same(image)
-    strength = np.sqrt(sx * sx + sy * sy)
-    vertical = sx == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         orientation = np.arctan(sy / sx)
-    orientation[vertical] = math.pi / 2
-    return strength, orientation
+    np.copyto(orientation, math.pi / 2, where=sx == 0)
+    strength = sx * sx
+    strength += sy * sy
+    return np.sqrt(strength, out=strength), orientation
+
+
+def _sigmoid(x: np.ndarray, top: float, slope: float, centre: float) -> np.ndarray:
+    """top / (1 + exp(slope (x - centre))), computed in place in ``x``."""
+    x -= centre
+    x *= slope
+    np.exp(x, out=x)
+    x += 1.0
+    return np.divide(top, x, out=x)
 
 
 def _preservation(
@@ -35,26 +43,33 @@ def _preservation(
         out=g_fused.copy(),
         where=g_src != g_fused,
     )
-    angle = 1.0 - np.abs(a_src - a_fused) / (math.pi / 2)
-    q_strength = TG / (1.0 + np.exp(KG * (ratio - DG)))
-    q_angle = TA / (1.0 + np.exp(KA * (angle - DA)))
-    return q_strength * q_angle
+    angle = a_src - a_fused
+    np.abs(angle, out=angle)
+    angle /= math.pi / 2
+    np.subtract(1.0, angle, out=angle)
+    q = _sigmoid(ratio, TG, KG, DG)
+    q *= _sigmoid(angle, TA, KA, DA)
+    return q
 
 
 def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float = 1.0) -> float:
     """Q^{AB/F} = sum(Q^{AF} g_A + Q^{BF} g_B) / sum(g_A + g_B), unitless in [0, 1].
 
-    Sobel by ``conv2 'same'`` (zero padding). ``input_scale`` multiplies the images first:
-    VIFB uses 255 (``255 * im2double(double)``), which changes the tie rule's value. NaN when
-    neither source has any gradient.
+    Sobel by ``conv2 'same'`` (zero padding), g = sqrt(sx^2 + sy^2) (ties are decided by exact
+    equality, so the formula matters), orientation atan(sy / sx). ``input_scale`` multiplies
+    the images first: VIFB uses 255 (``255 * im2double(double)``), which changes the value the
+    tie rule assigns. NaN when neither source has any gradient.
     """
     if input_scale != 1.0:
         fused, a, b = fused * input_scale, a * input_scale, b * input_scale
-    g_f, a_f = _strength_orientation(fused)
-    g_a, a_a = _strength_orientation(a)
-    g_b, a_b = _strength_orientation(b)
-    numerator = np.sum(
-        _preservation(g_a, a_a, g_f, a_f) * g_a + _preservation(g_b, a_b, g_f, a_f) * g_b
-    )
+    sobel = [sobel_conv2_same(image) for image in (fused, a, b)]
+    numerator = 0.0
+    denominator = 0.0
+    for rows in row_blocks(fused.shape[0]):
+        g_f, a_f = _strength_orientation(sobel[0][0][rows], sobel[0][1][rows])
+        for sx, sy in sobel[1:]:
+            g_s, a_s = _strength_orientation(sx[rows], sy[rows])
+            numerator += float(_preservation(g_s, a_s, g_f, a_f).ravel() @ g_s.ravel())
+            denominator += float(np.sum(g_s))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(numerator) / np.sum(g_a + g_b))
+        return float(np.float64(numerator) / np.float64(denominator))

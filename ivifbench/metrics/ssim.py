@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from ivifbench.metrics.filtering import box_sum_valid, filter2_valid, gaussian_window_1d
+from ivifbench.metrics.filtering import (
+    box_mean_valid,
+    filter2_valid,
+    gaussian_window_1d,
+    row_blocks,
+)
 
 #: scikit-image ``structural_similarity`` defaults for float input without ``data_range``.
 SKIMAGE_WINDOW = 7
@@ -14,7 +21,7 @@ VIFB_WINDOW, VIFB_SIGMA, VIFB_L = 11, 1.5, 255.0
 K1, K2 = 0.01, 0.03
 
 
-def _ssim_map_mean(
+def _ssim_map_sum(
     mu_x: np.ndarray,
     mu_y: np.ndarray,
     var_x: np.ndarray,
@@ -23,10 +30,46 @@ def _ssim_map_mean(
     c1: float,
     c2: float,
 ) -> float:
-    """Mean of ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2))."""
-    numerator = (2.0 * mu_x * mu_y + c1) * (2.0 * cov_xy + c2)
-    denominator = (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
-    return float(np.mean(numerator / denominator))
+    """Sum of ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2))."""
+    numerator = mu_x * mu_y
+    numerator *= 2.0
+    numerator += c1
+    structure = cov_xy * 2.0
+    structure += c2
+    numerator *= structure
+    denominator = mu_x * mu_x
+    denominator += mu_y * mu_y
+    denominator += c1
+    spread = var_x + var_y
+    spread += c2
+    denominator *= spread
+    numerator /= denominator
+    return float(np.sum(numerator))
+
+
+def _ssim_mean(
+    mean: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    cov_norm: float,
+    c1: float,
+    c2: float,
+) -> float:
+    """Mean SSIM map of x and y; ``mean`` gives local means at the 'valid' positions."""
+    mu_x, mu_y = mean(x), mean(y)
+    e_xx, e_yy, e_xy = mean(x * x), mean(y * y), mean(x * y)
+    total = 0.0
+    for rows in row_blocks(mu_x.shape[0]):
+        mx, my = mu_x[rows], mu_y[rows]
+        var_x = e_xx[rows] - mx * mx
+        var_y = e_yy[rows] - my * my
+        cov = e_xy[rows] - mx * my
+        if cov_norm != 1.0:
+            var_x *= cov_norm
+            var_y *= cov_norm
+            cov *= cov_norm
+        total += _ssim_map_sum(mx, my, var_x, var_y, cov, c1, c2)
+    return total / mu_x.size
 
 
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -39,18 +82,14 @@ def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """
     n = SKIMAGE_WINDOW
     count = float(n * n)
-    cov_norm = count / (count - 1.0)
     c1 = (K1 * SKIMAGE_DATA_RANGE) ** 2
     c2 = (K2 * SKIMAGE_DATA_RANGE) ** 2
-    mu_f = box_sum_valid(fused, n) / count
-    var_f = cov_norm * (box_sum_valid(fused * fused, n) / count - mu_f * mu_f)
-    total = 0.0
-    for source in (a, b):
-        mu_s = box_sum_valid(source, n) / count
-        var_s = cov_norm * (box_sum_valid(source * source, n) / count - mu_s * mu_s)
-        cov = cov_norm * (box_sum_valid(fused * source, n) / count - mu_f * mu_s)
-        total += _ssim_map_mean(mu_f, mu_s, var_f, var_s, cov, c1, c2)
-    return total
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return box_mean_valid(x, n)
+
+    cov_norm = count / (count - 1.0)
+    return sum(_ssim_mean(mean, fused, source, cov_norm, c1, c2) for source in (a, b))
 
 
 def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -62,12 +101,8 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     taps = gaussian_window_1d(VIFB_WINDOW, VIFB_SIGMA)
     c1 = (K1 * VIFB_L) ** 2
     c2 = (K2 * VIFB_L) ** 2
-    mu_f = filter2_valid(fused, taps)
-    var_f = filter2_valid(fused * fused, taps) - mu_f * mu_f
-    total = 0.0
-    for source in (b, a):
-        mu_s = filter2_valid(source, taps)
-        var_s = filter2_valid(source * source, taps) - mu_s * mu_s
-        cov = filter2_valid(source * fused, taps) - mu_s * mu_f
-        total += _ssim_map_mean(mu_s, mu_f, var_s, var_f, cov, c1, c2)
-    return total
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return filter2_valid(x, taps)
+
+    return sum(_ssim_mean(mean, source, fused, 1.0, c1, c2) for source in (b, a))

@@ -16,10 +16,10 @@ def standard_deviation(fused: np.ndarray) -> float:
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant."""
-    dx = x - x.mean()
-    dy = y - y.mean()
+    dx = (x - x.mean()).ravel()
+    dy = (y - y.mean()).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.sum(dx * dy) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
+        return float(np.float64(dx @ dy) / np.sqrt((dx @ dx) * (dy @ dy)))
 
 
 def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

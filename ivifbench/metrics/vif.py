@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d
+from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, row_blocks
 
 #: Window size of each scale; sigma is size / 5 (``fspecial('gaussian', N, N/5)``).
 SCALE_WINDOWS = (17, 9, 5, 3)
@@ -13,6 +13,44 @@ SCALE_WINDOWS = (17, 9, 5, 3)
 EPS = 1e-10
 #: Smallest height/width for which all four scales keep at least one 'valid' pixel.
 MIN_SIDE = 41
+
+
+def _information_sums(
+    mu1: np.ndarray,
+    mu2: np.ndarray,
+    e11: np.ndarray,
+    e22: np.ndarray,
+    e12: np.ndarray,
+    sigma_nsq: float,
+) -> tuple[float, float]:
+    """Numerator and denominator sums of one scale from local means and raw second moments.
+
+    The reference code's masks reduce to: a pixel adds log10(1 + g^2 s1 / (sv + sigma_nsq)) to
+    the numerator only where s1 >= EPS, s2 >= EPS and g > 0 (everywhere else that term is
+    log10(1) = 0), with g = s12 / (s1 + EPS) and sv = max(s2 - g s12, EPS); and
+    log10(1 + s1 / sigma_nsq) to the denominator where s1 >= EPS. s1, s2 are first clipped at 0.
+    """
+    sigma1_sq = e11 - mu1 * mu1
+    np.maximum(sigma1_sq, 0.0, out=sigma1_sq)
+    sigma2_sq = e22 - mu2 * mu2
+    informative2 = sigma2_sq >= EPS
+    np.maximum(sigma2_sq, 0.0, out=sigma2_sq)
+    sigma12 = e12 - mu1 * mu2
+    g = sigma12 / (sigma1_sq + EPS)
+    sv_sq = g * sigma12
+    np.subtract(sigma2_sq, sv_sq, out=sv_sq)
+    np.maximum(sv_sq, EPS, out=sv_sq)
+    sigma1_sq *= sigma1_sq >= EPS
+    g *= (g > 0) & informative2
+    g *= g
+    g *= sigma1_sq
+    sv_sq += sigma_nsq
+    g /= sv_sq
+    g += 1.0
+    numerator = float(np.sum(np.log10(g, out=g)))
+    sigma1_sq /= sigma_nsq
+    sigma1_sq += 1.0
+    return numerator, float(np.sum(np.log10(sigma1_sq, out=sigma1_sq)))
 
 
 def vifp_terms(
@@ -32,28 +70,18 @@ def vifp_terms(
             refs = [filter2_valid(r, taps)[::2, ::2] for r in refs]
             dist = filter2_valid(dist, taps)[::2, ::2]
         mu2 = filter2_valid(dist, taps)
-        sigma2_sq = filter2_valid(dist * dist, taps) - mu2 * mu2
-        sigma2_sq[sigma2_sq < 0] = 0.0
-        flat2 = sigma2_sq < EPS
+        e22 = filter2_valid(dist * dist, taps)
+        blocks = row_blocks(mu2.shape[0])
         for i, ref in enumerate(refs):
             mu1 = filter2_valid(ref, taps)
-            sigma1_sq = filter2_valid(ref * ref, taps) - mu1 * mu1
-            sigma12 = filter2_valid(ref * dist, taps) - mu1 * mu2
-            sigma1_sq[sigma1_sq < 0] = 0.0
-            g = sigma12 / (sigma1_sq + EPS)
-            sv_sq = sigma2_sq - g * sigma12
-            flat1 = sigma1_sq < EPS
-            g[flat1] = 0.0
-            sv_sq[flat1] = sigma2_sq[flat1]
-            sigma1_sq[flat1] = 0.0
-            g[flat2] = 0.0
-            sv_sq[flat2] = 0.0
-            negative = g < 0
-            sv_sq[negative] = sigma2_sq[negative]
-            g[negative] = 0.0
-            sv_sq[sv_sq <= EPS] = EPS
-            num[i] += float(np.sum(np.log10(1.0 + g * g * sigma1_sq / (sv_sq + sigma_nsq))))
-            den[i] += float(np.sum(np.log10(1.0 + sigma1_sq / sigma_nsq)))
+            e11 = filter2_valid(ref * ref, taps)
+            e12 = filter2_valid(ref * dist, taps)
+            for rows in blocks:
+                n, d = _information_sums(
+                    mu1[rows], mu2[rows], e11[rows], e22[rows], e12[rows], sigma_nsq
+                )
+                num[i] += n
+                den[i] += d
     return list(zip(num, den, strict=True))
 
 
