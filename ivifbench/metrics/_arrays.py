@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import matlab_round
+from ivifbench.metrics.filtering import matlab_round, row_blocks
 
 
 def check_shapes(metric: str, min_side: int, **images: np.ndarray) -> None:
@@ -51,11 +51,14 @@ def minmax_stretch_255(image: np.ndarray) -> np.ndarray:
     lo = image.min()
     if hi == 0 and lo == 0:
         return image
-    stretched = image - lo
+    stretched = np.empty_like(image)
     with np.errstate(invalid="ignore", divide="ignore"):
-        stretched /= hi - lo
-    stretched *= 255
-    return matlab_round(stretched)
+        for rows in row_blocks(image.shape[0]):  # cache-sized blocks
+            block = np.subtract(image[rows], lo, out=stretched[rows])
+            block /= hi - lo
+            block *= 255
+            stretched[rows] = matlab_round(block)
+    return stretched
 
 
 def centred_frequencies(size: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.fft
 
 from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.filtering import row_blocks
 
 #: The 31x31 local-contrast windows must fit in the image.
 MIN_SIDE = 31
@@ -43,9 +44,9 @@ def _gaussian_factors(sigma: float) -> tuple[np.ndarray, np.ndarray]:
     return taps / (2 * np.pi * sigma * sigma), taps
 
 
-def _masked_contrast(image: np.ndarray, csf: np.ndarray) -> np.ndarray:
-    """Masked local contrast C^3 / (C^2 + Z) of the CSF-filtered, stretched image, where
-    C = |G_2 * I / G_4 * I - 1| (MATLAB ``filter2(G, I, 'same')``: zero padding)."""
+def _centre_and_surround(image: np.ndarray, csf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """G_2 * I and G_4 * I for I the stretched image filtered by the CSF (MATLAB
+    ``filter2(G, I, 'same')``: zero padding)."""
     spectrum = scipy.fft.rfft2(minmax_stretch_255(image))
     spectrum *= csf
     filtered = scipy.fft.irfft2(spectrum, s=image.shape)
@@ -53,18 +54,40 @@ def _masked_contrast(image: np.ndarray, csf: np.ndarray) -> np.ndarray:
         cv2.sepFilter2D(filtered, cv2.CV_64F, *_gaussian_factors(s), borderType=cv2.BORDER_CONSTANT)
         for s in CONTRAST_SIGMAS
     )
-    contrast = np.divide(centre, surround, out=centre)
+    return centre, surround
+
+
+def _masked_contrast(centre: np.ndarray, surround: np.ndarray) -> np.ndarray:
+    """C^3 / (C^2 + Z) with the local contrast C = |centre / surround - 1|."""
+    contrast = centre / surround
     contrast -= 1
     np.abs(contrast, out=contrast)
-    squared = np.multiply(contrast, contrast, out=surround)  # C^q, q = 2
-    masked = np.multiply(squared, contrast, out=filtered)  # C^p, p = 3
+    squared = contrast * contrast
+    masked = squared * contrast
     squared += MASK_Z
     masked /= squared
     return masked
 
 
-def _has_zero_or_inf(values: np.ndarray) -> bool:
-    return bool(values.min() == 0 or values.max() == np.inf)
+def _quality_sum(
+    fused: tuple[np.ndarray, np.ndarray],
+    ir: tuple[np.ndarray, np.ndarray],
+    vis: tuple[np.ndarray, np.ndarray],
+) -> float:
+    """Sum of the quality map over some pixels, from each image's (centre, surround)."""
+    c_fused, c_ir, c_vis = (_masked_contrast(*pair) for pair in (fused, ir, vis))
+    # VIFB writes the preservation min/max as a mask sum, NaN where a contrast is 0 or Inf.
+    if any(c.min() == 0 or c.max() == np.inf for c in (c_fused, c_ir, c_vis)):
+        return np.nan
+    saliency_vis = c_vis * c_vis
+    saliency_ir = c_ir * c_ir
+    total = saliency_vis + saliency_ir
+    quality = saliency_vis / total
+    quality *= np.minimum(c_vis, c_fused) / np.maximum(c_vis, c_fused)
+    saliency_ir /= total
+    saliency_ir *= np.minimum(c_ir, c_fused) / np.maximum(c_ir, c_fused)
+    quality += saliency_ir
+    return float(quality.sum())
 
 
 def qcb(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
@@ -78,21 +101,11 @@ def qcb(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     as VIFB does (``compute`` warns about it).
     """
     images = gray_images("Qcb", MIN_SIDE, fused=fused, ir=ir, vis=vis)
-    csf = _dog_csf(*images[0].shape)
+    rows, cols = images[0].shape
+    csf = _dog_csf(rows, cols)
     with np.errstate(all="ignore"):
-        c_fused, c_ir, c_vis = (_masked_contrast(image, csf) for image in images)
-        if any(_has_zero_or_inf(c) for c in (c_fused, c_ir, c_vis)):
-            result = np.nan
-        else:
-            # Saliency C_S^2 and preservation min/max; VIFB writes the latter as a mask sum
-            # that is NaN wherever a contrast is 0 or Inf, handled above.
-            saliency_vis = c_vis * c_vis
-            saliency_ir = c_ir * c_ir
-            total = saliency_vis + saliency_ir
-            quality = saliency_vis / total
-            quality *= np.minimum(c_vis, c_fused) / np.maximum(c_vis, c_fused)
-            saliency_ir /= total
-            saliency_ir *= np.minimum(c_ir, c_fused) / np.maximum(c_ir, c_fused)
-            quality += saliency_ir
-            result = float(quality.mean())
-    return result
+        blurred = [_centre_and_surround(image, csf) for image in images]
+        total = 0.0
+        for block in row_blocks(rows):
+            total += _quality_sum(*((c[block], s[block]) for c, s in blurred))
+    return total / (rows * cols)

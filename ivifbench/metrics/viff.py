@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics._arrays import gray_images
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d
+from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, row_blocks
 from ivifbench.metrics.vif import EPS, MIN_SIDE, SCALE_WINDOWS
 
 #: Weights of the four scales.
@@ -46,11 +46,11 @@ def _source_terms(
     return gain, var_s, noise
 
 
-def _scale_sums(
+def _selected_information(
     mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> tuple[float, float]:
-    """sum(VID + C) and sum(VIND + C) of one scale, each pixel from the source with the smaller
-    gain (the second source on ties, as ``VIFF_Public.m`` with IR first)."""
+    """sum(VID + C) and sum(VIND + C) over some pixels of one scale, each pixel from the source
+    with the smaller gain (the second source on ties, as ``VIFF_Public.m`` with IR first)."""
     var_f = e_ff - mu_f * mu_f
     np.maximum(var_f, 0.0, out=var_f)
     (gain, var_s, noise), (gain_b, var_b, noise_b) = (
@@ -74,6 +74,19 @@ def _scale_sums(
     return float(vid.sum()), float(vind.sum())
 
 
+def _scale_score(
+    mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> float:
+    """sum(VID + C) / sum(VIND + C) of one scale, pixelwise work in cache-sized row blocks."""
+    vid = vind = 0.0
+    for rows in row_blocks(mu_f.shape[0]):
+        block = [tuple(m[rows] for m in moments) for moments in sources]
+        vid_block, vind_block = _selected_information(mu_f[rows], e_ff[rows], block)
+        vid += vid_block
+        vind += vind_block
+    return vid / vind
+
+
 def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Han's VIFF, unitless in [0, 1], higher is better.
 
@@ -95,6 +108,5 @@ def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
             (filter2_valid(s, taps), filter2_valid(s * s, taps), filter2_valid(s * f, taps))
             for s in (a, b)
         ]
-        vid, vind = _scale_sums(filter2_valid(f, taps), filter2_valid(f * f, taps), sources)
-        scores[scale] = vid / vind
+        scores[scale] = _scale_score(filter2_valid(f, taps), filter2_valid(f * f, taps), sources)
     return float(np.sum(scores * SCALE_WEIGHTS))
