@@ -7,28 +7,33 @@ when the reference values were made, not in this run) and their ratio. A fixed c
 workload (a 640x480 float64 ``rfft2`` + ``irfft2`` round trip) is timed in the same run and every
 metric is also given in those units, so figures from differently loaded machines compare.
 
-    python benchmarks/metrics_extra.py [--refs ../shared/refs] [--repeat 15]
-
-(with the package installed, or ``PYTHONPATH=.`` from the repository root).
+    python benchmarks/metrics_extra.py [--refs ../shared/refs] [--repeats 15]
 
 Without ``../shared/refs`` it falls back to the 640x480 triple in ``tests/data/triples``.
 """
 
 from __future__ import annotations
 
-import csv
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
+import os
 
-import click
-import cv2
-import numpy as np
-import scipy.fft
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # one core: set before numpy loads its BLAS
 
-from ivifbench import CONVENTIONS
-from ivifdata.imageio import read_image
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.fft  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ivifbench import CONVENTIONS  # noqa: E402
+from ivifdata.imageio import read_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFS = ROOT / ".." / "shared" / "refs"
@@ -78,23 +83,18 @@ def reference_seconds(values_csv: Path, ids: list[str]) -> dict[tuple[str, str],
     return seconds
 
 
-@click.command()
-@click.option(
-    "--refs",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_REFS,
-    show_default=True,
-    help="Reference set with triples/ and values.csv.",
-)
-@click.option("--repeat", default=15, show_default=True, help="Timed calls per triple.")
-def main(refs: Path, repeat: int) -> None:
-    """Print per-call timings of the six extra metrics on 640x480 triples."""
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--refs", type=Path, default=DEFAULT_REFS, help="triples/ + values.csv")
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls per triple")
+    args = parser.parse_args()
+    refs, repeat = args.refs, args.repeats
     if not (refs / "values.csv").is_file():
         refs = FALLBACK_REFS
     cv2.setNumThreads(1)
     folder, ids = gray_640x480_triples(refs)
     if not ids:
-        raise click.UsageError(f"{refs}: no gray 640x480 triple found")
+        sys.exit(f"error: {refs}: no gray 640x480 triple found")
     recorded = reference_seconds(refs / "values.csv", ids)
     planes = {
         t: tuple(
@@ -106,9 +106,9 @@ def main(refs: Path, repeat: int) -> None:
     calibration = median_ms(
         lambda: scipy.fft.irfft2(scipy.fft.rfft2(probe), s=probe.shape), 4 * repeat
     )
-    click.echo(f"{len(ids)} gray 640x480 triples from {folder}, {repeat} calls each, one core")
-    click.echo(f"calibration (640x480 float64 rfft2 + irfft2): {calibration:.2f} ms")
-    click.echo(
+    print(f"{len(ids)} gray 640x480 triples from {folder}, {repeat} calls each, one core")
+    print(f"calibration (640x480 float64 rfft2 + irfft2): {calibration:.2f} ms")
+    print(
         f"{'metric':6} {'convention':10} {'ms/call':>8} {'x calib':>8} "
         f"{'reference s':>12} {'speed-up':>9}"
     )
@@ -121,11 +121,11 @@ def main(refs: Path, repeat: int) -> None:
         total += ms
         ref = recorded.get((reference, printed))
         ref_s = statistics.median(ref) if ref else float("nan")
-        click.echo(
+        print(
             f"{name:6} {convention:10} {ms:8.2f} {ms / calibration:8.1f} "
             f"{ref_s:12.3f} {1e3 * ref_s / ms:8.0f}x"
         )
-    click.echo(f"{'all six':17} {total:8.2f} {total / calibration:8.1f}")
+    print(f"{'all six':17} {total:8.2f} {total / calibration:8.1f}")
 
 
 if __name__ == "__main__":
