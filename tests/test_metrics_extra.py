@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ivifbench import CONVENTIONS, DegenerateMetricWarning, MetricInputError, compute
-from ivifbench.metrics import cross_entropy, edge_intensity, nabf, qcb, qcv, viff
+from ivifbench.metrics import cross_entropy, edge_intensity, liu_toolbox, nabf, qcb, qcv, viff
 from ivifdata.imageio import read_image
 
 HERE = Path(__file__).resolve().parent
@@ -312,3 +312,38 @@ def test_compute_reports_the_minimum_sizes():
     tiny = np.zeros((2, 2), np.uint8)
     with pytest.raises(MetricInputError, match=r"Nabf needs at least 3x3"):
         compute(tiny, tiny, tiny, metrics="Nabf", convention="tang")
+
+
+# --- helpers and purity ------------------------------------------------------------------------
+
+
+def test_inputs_are_not_modified():
+    arrays = [x.astype(np.float64) for x in (FUSED, SOURCES_A, SOURCES_B)]
+    copies = [x.copy() for x in arrays]
+    edge_intensity.edge_intensity(arrays[0])
+    for metric in SOURCE_METRICS.values():
+        metric(*arrays)
+    for array, copy in zip(arrays, copies, strict=True):
+        np.testing.assert_array_equal(array, copy)
+
+
+def test_normalize1_stretch_rounds_halves_up_and_keeps_matlab_degenerate_cases():
+    # round(x / 2 * 255): 127.5 -> 128, 63.75 -> 64, 191.25 -> 191.
+    stretched = liu_toolbox.minmax_stretch_255(np.array([[0.0, 1.0, 2.0], [0.5, 1.5, 2.0]]))
+    np.testing.assert_array_equal(stretched, [[0, 128, 255], [64, 191, 255]])
+    half_down_in_numpy = liu_toolbox.minmax_stretch_255(np.array([[0.0, 1.0, 102.0]]))
+    np.testing.assert_array_equal(half_down_in_numpy, [[0, 3, 255]])  # 2.5 -> 3, np.round -> 2
+    zeros = np.zeros((2, 3))
+    assert liu_toolbox.minmax_stretch_255(zeros) is zeros
+    assert np.isnan(liu_toolbox.minmax_stretch_255(np.full((2, 3), 7.0))).all()
+
+
+@pytest.mark.parametrize("size", [4, 5])
+def test_freqspace_matches_matlab(size):
+    # MATLAB freqspace: [-n:2:n-2]/n for even n, [-n+1:2:n-1]/n for odd n.
+    start = -size if size % 2 == 0 else -size + 1
+    expected = np.arange(start, size - 1 + 1, 2)[:size] / size
+    np.testing.assert_allclose(liu_toolbox.centred_frequencies(size), expected, rtol=0, atol=1e-15)
+    radius = liu_toolbox.half_spectrum_radius(size, size + 1, 2.0, 3.0)
+    assert radius.shape == (size, (size + 1) // 2 + 1)
+    assert radius[0, 0] == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics._arrays import check_shapes
+from ivifbench.metrics.checks import check_shapes
 from ivifbench.metrics.filtering import grey_codes
 
 #: A histogram needs one pixel; the metric has no spatial support.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ivifbench.metrics._arrays import gray_images
+from ivifbench.metrics.checks import gray_images
 
 #: The 3x3 Sobel neighbourhood must fit in the image.
 MIN_SIDE = 3

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import scipy.fft
 
-from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.filtering import row_blocks
+from ivifbench.metrics.liu_toolbox import half_spectrum_radius, minmax_stretch_255
 
 #: The 31x31 local-contrast windows must fit in the image.
 MIN_SIDE = 31

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import scipy.fft
 
-from ivifbench.metrics._arrays import gray_images, half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.filtering import sobel_conv2_same
+from ivifbench.metrics.liu_toolbox import half_spectrum_radius, minmax_stretch_255
 
 #: Saliency and distortion are pooled over 16x16 blocks; one full block must fit.
 BLOCK = 16

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics._arrays import gray_images
+from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, row_blocks
 from ivifbench.metrics.vif import EPS, MIN_SIDE, SCALE_WINDOWS
 

@@ -1,44 +1,11 @@
-"""Input checks of the pure metric functions, and the MATLAB helpers of Z. Liu's perceptual
-metrics (Qcb, Qcv): ``normalize1`` and ``freqspace`` grids."""
+"""MATLAB helpers of Z. Liu's fusion-metric code (``imageFusionMetrics``) that VIFB's Qcb and
+Qcv share: ``normalize1`` and the ``freqspace`` frequency grid of their CSF filters."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ivifbench.metrics.filtering import matlab_round, row_blocks
-
-
-def check_shapes(metric: str, min_side: int, **images: np.ndarray) -> None:
-    """Raise ``ValueError`` unless ``images`` are 2-D numeric arrays of one shape, at least
-    ``min_side`` pixels high and wide. Messages name the metric and the offending argument."""
-    names = list(images)
-    shapes = {}
-    for name, image in images.items():
-        arr = np.asarray(image)
-        if arr.ndim != 2:
-            raise ValueError(
-                f"{metric}: {name} must be a 2-D gray image, got an array of shape {arr.shape}"
-            )
-        if arr.dtype.kind not in "uif":
-            raise ValueError(f"{metric}: {name} must be numeric, got dtype {arr.dtype}")
-        shapes[name] = arr.shape
-    shape = shapes[names[0]]
-    for name in names[1:]:
-        if shapes[name] != shape:
-            raise ValueError(
-                f"{metric}: shape mismatch, {names[0]} is {shape} but {name} is {shapes[name]}"
-            )
-    if min(shape) < min_side:
-        raise ValueError(
-            f"{metric}: images must be at least {min_side}x{min_side} pixels, "
-            f"got {shape[0]}x{shape[1]} (height x width)"
-        )
-
-
-def gray_images(metric: str, min_side: int, **images: np.ndarray) -> list[np.ndarray]:
-    """:func:`check_shapes`, then the images as C-contiguous float64 arrays, in the order given."""
-    check_shapes(metric, min_side, **images)
-    return [np.ascontiguousarray(image, dtype=np.float64) for image in images.values()]
 
 
 def minmax_stretch_255(image: np.ndarray) -> np.ndarray:
