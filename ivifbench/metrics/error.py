@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics.filtering import sum_of_products
+
 
 def _sse(x: np.ndarray, y: np.ndarray) -> float:
     """Sum of squared differences."""
-    d = (x - y).ravel()
-    return float(d @ d)
+    d = x - y
+    return sum_of_products(d, d)
 
 
 def _mse(x: np.ndarray, y: np.ndarray) -> float:

@@ -73,6 +73,11 @@ def grey_codes(image: np.ndarray, name: str) -> np.ndarray:
     return codes
 
 
+def sum_of_products(x: np.ndarray, y: np.ndarray) -> float:
+    """sum(x * y) without a temporary and without BLAS (whose threads stall on busy machines)."""
+    return float(np.einsum("ij,ij->", x, y) if x.ndim == 2 else np.einsum("i,i->", x, y))
+
+
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round`` (halves away from zero) for non-negative ``x``, exact at halves."""
     whole = np.floor(x)

@@ -6,6 +6,8 @@ from typing import Literal
 
 import numpy as np
 
+from ivifbench.metrics.filtering import sum_of_products
+
 
 def spatial_frequency(
     fused: np.ndarray, *, divisor: Literal["differences", "pixels"] = "differences"
@@ -17,10 +19,10 @@ def spatial_frequency(
     number of differences, M(N-1) and (M-1)N. ``"pixels"`` (VIFB ``metricsSpatial_frequency``):
     both sums are divided by MN.
     """
-    horizontal = np.diff(fused, axis=1).ravel()
-    vertical = np.diff(fused, axis=0).ravel()
-    h_sum = float(horizontal @ horizontal)
-    v_sum = float(vertical @ vertical)
+    horizontal = np.diff(fused, axis=1)
+    vertical = np.diff(fused, axis=0)
+    h_sum = sum_of_products(horizontal, horizontal)
+    v_sum = sum_of_products(vertical, vertical)
     if divisor == "pixels":
         return float(np.sqrt((h_sum + v_sum) / fused.size))
     return float(np.sqrt(h_sum / horizontal.size + v_sum / vertical.size))

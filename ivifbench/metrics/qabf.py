@@ -23,33 +23,33 @@ def _strength_orientation(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, n
     return np.sqrt(strength, out=strength), orientation
 
 
-def _sigmoid(x: np.ndarray, top: float, slope: float, centre: float) -> np.ndarray:
-    """top / (1 + exp(slope (x - centre))), computed in place in ``x``."""
-    x -= centre
-    x *= slope
-    np.exp(x, out=x)
-    x += 1.0
-    return np.divide(top, x, out=x)
-
-
-def _preservation(
+def _weighted_preservation(
     g_src: np.ndarray, a_src: np.ndarray, g_fused: np.ndarray, a_fused: np.ndarray
-) -> np.ndarray:
-    """Q^{SF} map. Strength ratio min/max, with the toolboxes' tie rule: where the strengths
-    are exactly equal the "ratio" is the fused strength itself (not 1)."""
-    ratio = np.divide(
+) -> float:
+    """sum(Q^{SF} g_S) / (Tg Ta); Q^{SF} = Tg / (1 + e^(kg (G - Dg))) x Ta / (1 + e^(ka (A - Da))).
+
+    G is the strength ratio min/max with the toolboxes' tie rule: where the strengths are
+    exactly equal, G is the fused strength itself (not 1). A = 1 - |alpha_S - alpha_F| / (pi/2),
+    so ka (A - Da) = ka (1 - Da) - (ka / (pi/2)) |alpha_S - alpha_F|.
+    """
+    strength = np.divide(
         np.minimum(g_src, g_fused),
         np.maximum(g_src, g_fused),
         out=g_fused.copy(),
         where=g_src != g_fused,
     )
+    strength -= DG
+    strength *= KG
+    np.exp(strength, out=strength)
+    strength += 1.0
     angle = a_src - a_fused
     np.abs(angle, out=angle)
-    angle /= math.pi / 2
-    np.subtract(1.0, angle, out=angle)
-    q = _sigmoid(ratio, TG, KG, DG)
-    q *= _sigmoid(angle, TA, KA, DA)
-    return q
+    angle *= -KA / (math.pi / 2)
+    angle += KA * (1.0 - DA)
+    np.exp(angle, out=angle)
+    angle += 1.0
+    strength *= angle
+    return float(np.sum(np.divide(g_src, strength, out=strength)))
 
 
 def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float = 1.0) -> float:
@@ -69,7 +69,7 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
         g_f, a_f = _strength_orientation(sobel[0][0][rows], sobel[0][1][rows])
         for sx, sy in sobel[1:]:
             g_s, a_s = _strength_orientation(sx[rows], sy[rows])
-            numerator += float(_preservation(g_s, a_s, g_f, a_f).ravel() @ g_s.ravel())
+            numerator += TG * TA * _weighted_preservation(g_s, a_s, g_f, a_f)
             denominator += float(np.sum(g_s))
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.float64(numerator) / np.float64(denominator))

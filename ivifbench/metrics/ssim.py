@@ -24,27 +24,34 @@ K1, K2 = 0.01, 0.03
 def _ssim_map_sum(
     mu_x: np.ndarray,
     mu_y: np.ndarray,
-    var_x: np.ndarray,
-    var_y: np.ndarray,
-    cov_xy: np.ndarray,
+    e_xx: np.ndarray,
+    e_yy: np.ndarray,
+    e_xy: np.ndarray,
+    cov_norm: float,
     c1: float,
     c2: float,
 ) -> float:
-    """Sum of ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2))."""
-    numerator = mu_x * mu_y
-    numerator *= 2.0
-    numerator += c1
-    structure = cov_xy * 2.0
+    """Sum of the SSIM map ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2)).
+
+    (Co)variances are ``cov_norm`` x (E[xy] - mx my); ``cov_norm`` is divided out of the second
+    factors, i.e. C2 / cov_norm is used against the unscaled moments.
+    """
+    c2 = c2 / cov_norm
+    product = mu_x * mu_y
+    squares = mu_x * mu_x
+    squares += mu_y * mu_y
+    structure = e_xy - product
+    structure *= 2.0
     structure += c2
-    numerator *= structure
-    denominator = mu_x * mu_x
-    denominator += mu_y * mu_y
-    denominator += c1
-    spread = var_x + var_y
+    product *= 2.0
+    product += c1
+    product *= structure
+    spread = e_xx + e_yy
+    spread -= squares
     spread += c2
-    denominator *= spread
-    numerator /= denominator
-    return float(np.sum(numerator))
+    squares += c1
+    squares *= spread
+    return float(np.sum(np.divide(product, squares, out=product)))
 
 
 def _ssim_mean(
@@ -60,15 +67,9 @@ def _ssim_mean(
     e_xx, e_yy, e_xy = mean(x * x), mean(y * y), mean(x * y)
     total = 0.0
     for rows in row_blocks(mu_x.shape[0]):
-        mx, my = mu_x[rows], mu_y[rows]
-        var_x = e_xx[rows] - mx * mx
-        var_y = e_yy[rows] - my * my
-        cov = e_xy[rows] - mx * my
-        if cov_norm != 1.0:
-            var_x *= cov_norm
-            var_y *= cov_norm
-            cov *= cov_norm
-        total += _ssim_map_sum(mx, my, var_x, var_y, cov, c1, c2)
+        total += _ssim_map_sum(
+            mu_x[rows], mu_y[rows], e_xx[rows], e_yy[rows], e_xy[rows], cov_norm, c1, c2
+        )
     return total / mu_x.size
 
 

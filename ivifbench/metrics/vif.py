@@ -15,37 +15,46 @@ EPS = 1e-10
 MIN_SIDE = 41
 
 
+def _source_variance(mu: np.ndarray, e2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local variance clipped at 0, and where it reaches the threshold EPS."""
+    variance = mu * mu
+    np.subtract(e2, variance, out=variance)
+    np.maximum(variance, 0.0, out=variance)
+    return variance, variance >= EPS
+
+
 def _information_sums(
     mu1: np.ndarray,
-    mu2: np.ndarray,
     e11: np.ndarray,
-    e22: np.ndarray,
     e12: np.ndarray,
+    mu2: np.ndarray,
+    sigma2_sq: np.ndarray,
+    informative2: np.ndarray,
     sigma_nsq: float,
 ) -> tuple[float, float]:
-    """Numerator and denominator sums of one scale from local means and raw second moments.
+    """Numerator and denominator sums of one scale and one reference.
 
     The reference code's masks reduce to: a pixel adds log10(1 + g^2 s1 / (sv + sigma_nsq)) to
     the numerator only where s1 >= EPS, s2 >= EPS and g > 0 (everywhere else that term is
     log10(1) = 0), with g = s12 / (s1 + EPS) and sv = max(s2 - g s12, EPS); and
-    log10(1 + s1 / sigma_nsq) to the denominator where s1 >= EPS. s1, s2 are first clipped at 0.
+    log10(1 + s1 / sigma_nsq) to the denominator where s1 >= EPS. s1, s2 are clipped at 0.
     """
-    sigma1_sq = e11 - mu1 * mu1
-    np.maximum(sigma1_sq, 0.0, out=sigma1_sq)
-    sigma2_sq = e22 - mu2 * mu2
-    informative2 = sigma2_sq >= EPS
-    np.maximum(sigma2_sq, 0.0, out=sigma2_sq)
-    sigma12 = e12 - mu1 * mu2
-    g = sigma12 / (sigma1_sq + EPS)
+    sigma1_sq, informative1 = _source_variance(mu1, e11)
+    sigma12 = mu1 * mu2
+    np.subtract(e12, sigma12, out=sigma12)
+    g = sigma1_sq + EPS
+    np.divide(sigma12, g, out=g)
     sv_sq = g * sigma12
     np.subtract(sigma2_sq, sv_sq, out=sv_sq)
     np.maximum(sv_sq, EPS, out=sv_sq)
-    sigma1_sq *= sigma1_sq >= EPS
-    g *= (g > 0) & informative2
+    sigma1_sq *= informative1
+    informative1 &= informative2
+    informative1 &= g > 0
     g *= g
     g *= sigma1_sq
     sv_sq += sigma_nsq
     g /= sv_sq
+    g *= informative1
     g += 1.0
     numerator = float(np.sum(np.log10(g, out=g)))
     sigma1_sq /= sigma_nsq
@@ -71,14 +80,15 @@ def vifp_terms(
             dist = filter2_valid(dist, taps)[::2, ::2]
         mu2 = filter2_valid(dist, taps)
         e22 = filter2_valid(dist * dist, taps)
-        blocks = row_blocks(mu2.shape[0])
-        for i, ref in enumerate(refs):
-            mu1 = filter2_valid(ref, taps)
-            e11 = filter2_valid(ref * ref, taps)
-            e12 = filter2_valid(ref * dist, taps)
-            for rows in blocks:
+        moments = [
+            (filter2_valid(r, taps), filter2_valid(r * r, taps), filter2_valid(r * dist, taps))
+            for r in refs
+        ]
+        for rows in row_blocks(mu2.shape[0]):
+            sigma2_sq, informative2 = _source_variance(mu2[rows], e22[rows])
+            for i, (mu1, e11, e12) in enumerate(moments):
                 n, d = _information_sums(
-                    mu1[rows], mu2[rows], e11[rows], e22[rows], e12[rows], sigma_nsq
+                    mu1[rows], e11[rows], e12[rows], mu2[rows], sigma2_sq, informative2, sigma_nsq
                 )
                 num[i] += n
                 den[i] += d
