@@ -12,7 +12,7 @@ MIN_SIDE = 3
 
 
 def edge_intensity(fused: np.ndarray) -> float:
-    """Edge intensity of ``fused`` (2-D, grey levels 0-255); unit: 0-255 grey levels per pixel.
+    """Edge intensity of ``fused`` (2-D, grey levels 0-255), in 0-255 grey levels.
 
     ``mean(sqrt(gx^2 + gy^2))`` where gx, gy are MATLAB ``imfilter`` correlations with
     ``fspecial('sobel') = [1 2 1; 0 0 0; -1 -2 -1]`` and its transpose, replicate padding (VIFB
