@@ -28,11 +28,11 @@ def resolve_metrics(convention: Convention, metrics: str | Iterable[str] | None)
         requested = metrics.split(",") if isinstance(metrics, str) else list(metrics)
         by_lower = {name.lower(): name for name in METRICS}
         names = []
-        for raw in requested:
-            name = by_lower.get(str(raw).strip().lower())
+        for raw in filter(None, (str(item).strip() for item in requested)):
+            name = by_lower.get(raw.lower())
             if name is None:
                 raise MetricInputError(
-                    f"metrics: unknown metric {str(raw).strip()!r} (known: {', '.join(METRICS)})"
+                    f"metrics: unknown metric {raw!r} (known: {', '.join(METRICS)})"
                 )
             if name not in names:
                 names.append(name)

@@ -220,5 +220,6 @@ def test_unknown_names() -> None:
         compute(*paths(GRAY), metrics="EN,FMI")
     with pytest.raises(MetricInputError, match="not available under convention 'tang'"):
         compute(*paths(GRAY), metrics="RMSE", convention="tang")
-    with pytest.raises(MetricInputError, match="no metric given"):
-        compute(*paths(GRAY), metrics=[])
+    for nothing in ([], " , "):
+        with pytest.raises(MetricInputError, match="no metric given"):
+            compute(*paths(GRAY), metrics=nothing)

@@ -84,11 +84,33 @@ def matlab_round(x: np.ndarray) -> np.ndarray:
     return whole + (x - whole >= 0.5)
 
 
-#: Rows per block for pixelwise arithmetic: blocks of a few hundred KB stay in cache, which
-#: makes chains of numpy operations about twice as fast as on whole 640 x 480 images.
-ROW_BLOCK = 32
+#: Output rows per band. Metrics run band by band (each band filters its rows plus the
+#: window's halo) so that the intermediate arrays stay in cache: about 1.3-1.5x faster than
+#: whole 640 x 480 images, although the halo rows are filtered twice.
+BAND_ROWS = 64
 
 
-def row_blocks(rows: int, block: int = ROW_BLOCK) -> list[slice]:
+def row_blocks(rows: int, block: int = BAND_ROWS) -> list[slice]:
     """Consecutive row slices of at most ``block`` rows covering ``range(rows)``."""
     return [slice(start, min(start + block, rows)) for start in range(0, rows, block)]
+
+
+def valid_bands(rows: int, window: int) -> list[tuple[slice, slice]]:
+    """(input rows, output rows) of each band of a 'valid' filter with a ``window``-row window.
+
+    Output rows are indices into the 'valid' result (``rows - window + 1`` rows); the input
+    rows of a band are its output rows plus the ``window - 1`` rows below.
+    """
+    return [
+        (slice(band.start, band.stop + window - 1), band) for band in row_blocks(rows - window + 1)
+    ]
+
+
+def sobel_conv2_same_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sobel_conv2_same` of ``image``, for output ``rows`` only (zero padding outside
+    the image, as for the whole image)."""
+    top = max(rows.start - 1, 0)
+    bottom = min(rows.stop + 1, image.shape[0])
+    sx, sy = sobel_conv2_same(image[top:bottom])
+    keep = slice(rows.start - top, rows.stop - top)
+    return sx[keep], sy[keep]

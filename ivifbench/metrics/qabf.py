@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same
+from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same_rows
 
 TG, KG, DG = 0.9994, -15.0, 0.5
 TA, KA, DA = 0.9879, -22.0, 0.8
@@ -62,13 +62,12 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
     """
     if input_scale != 1.0:
         fused, a, b = fused * input_scale, a * input_scale, b * input_scale
-    sobel = [sobel_conv2_same(image) for image in (fused, a, b)]
     numerator = 0.0
     denominator = 0.0
     for rows in row_blocks(fused.shape[0]):
-        g_f, a_f = _strength_orientation(sobel[0][0][rows], sobel[0][1][rows])
-        for sx, sy in sobel[1:]:
-            g_s, a_s = _strength_orientation(sx[rows], sy[rows])
+        g_f, a_f = _strength_orientation(*sobel_conv2_same_rows(fused, rows))
+        for source in (a, b):
+            g_s, a_s = _strength_orientation(*sobel_conv2_same_rows(source, rows))
             numerator += TG * TA * _weighted_preservation(g_s, a_s, g_f, a_f)
             denominator += float(np.sum(g_s))
     with np.errstate(invalid="ignore", divide="ignore"):

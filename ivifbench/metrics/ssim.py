@@ -10,7 +10,7 @@ from ivifbench.metrics.filtering import (
     box_mean_valid,
     filter2_valid,
     gaussian_window_1d,
-    row_blocks,
+    valid_bands,
 )
 
 #: scikit-image ``structural_similarity`` defaults for float input without ``data_range``.
@@ -56,21 +56,22 @@ def _ssim_map_sum(
 
 def _ssim_mean(
     mean: Callable[[np.ndarray], np.ndarray],
+    window: int,
     x: np.ndarray,
     y: np.ndarray,
     cov_norm: float,
     c1: float,
     c2: float,
 ) -> float:
-    """Mean SSIM map of x and y; ``mean`` gives local means at the 'valid' positions."""
-    mu_x, mu_y = mean(x), mean(y)
-    e_xx, e_yy, e_xy = mean(x * x), mean(y * y), mean(x * y)
+    """Mean SSIM map of x and y; ``mean`` gives local means at the 'valid' positions of a
+    ``window``-row window. Runs band by band."""
     total = 0.0
-    for rows in row_blocks(mu_x.shape[0]):
+    for rows, _ in valid_bands(x.shape[0], window):
+        xb, yb = x[rows], y[rows]
         total += _ssim_map_sum(
-            mu_x[rows], mu_y[rows], e_xx[rows], e_yy[rows], e_xy[rows], cov_norm, c1, c2
+            mean(xb), mean(yb), mean(xb * xb), mean(yb * yb), mean(xb * yb), cov_norm, c1, c2
         )
-    return total / mu_x.size
+    return total / ((x.shape[0] - window + 1) * (x.shape[1] - window + 1))
 
 
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -90,7 +91,7 @@ def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
         return box_mean_valid(x, n)
 
     cov_norm = count / (count - 1.0)
-    return sum(_ssim_mean(mean, fused, source, cov_norm, c1, c2) for source in (a, b))
+    return sum(_ssim_mean(mean, n, fused, source, cov_norm, c1, c2) for source in (a, b))
 
 
 def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -106,4 +107,4 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     def mean(x: np.ndarray) -> np.ndarray:
         return filter2_valid(x, taps)
 
-    return sum(_ssim_mean(mean, source, fused, 1.0, c1, c2) for source in (b, a))
+    return sum(_ssim_mean(mean, VIFB_WINDOW, source, fused, 1.0, c1, c2) for source in (b, a))

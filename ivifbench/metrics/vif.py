@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, row_blocks
+from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, valid_bands
 
 #: Window size of each scale; sigma is size / 5 (``fspecial('gaussian', N, N/5)``).
 SCALE_WINDOWS = (17, 9, 5, 3)
@@ -70,6 +70,8 @@ def vifp_terms(
     ``dist`` is filtered once for all references. Scale k > 1 first low-passes with that
     scale's window ('valid') and keeps every second row and column. ``sigma_nsq`` is the
     visual-noise variance in the data's units (2 for 0-255 data, as the reference code).
+    Each scale runs in bands of output rows ('valid' filtering of a band needs only the band's
+    rows plus the window size - 1 following rows).
     """
     num = [0.0] * len(refs)
     den = [0.0] * len(refs)
@@ -78,20 +80,23 @@ def vifp_terms(
         if scale > 0:
             refs = [filter2_valid(r, taps)[::2, ::2] for r in refs]
             dist = filter2_valid(dist, taps)[::2, ::2]
-        mu2 = filter2_valid(dist, taps)
-        e22 = filter2_valid(dist * dist, taps)
-        moments = [
-            (filter2_valid(r, taps), filter2_valid(r * r, taps), filter2_valid(r * dist, taps))
-            for r in refs
-        ]
-        for rows in row_blocks(mu2.shape[0]):
-            sigma2_sq, informative2 = _source_variance(mu2[rows], e22[rows])
-            for i, (mu1, e11, e12) in enumerate(moments):
-                n, d = _information_sums(
-                    mu1[rows], e11[rows], e12[rows], mu2[rows], sigma2_sq, informative2, sigma_nsq
+        for rows, _ in valid_bands(dist.shape[0], size):
+            d = dist[rows]
+            mu2 = filter2_valid(d, taps)
+            sigma2_sq, informative2 = _source_variance(mu2, filter2_valid(d * d, taps))
+            for i, ref in enumerate(refs):
+                r = ref[rows]
+                n, dn = _information_sums(
+                    filter2_valid(r, taps),
+                    filter2_valid(r * r, taps),
+                    filter2_valid(r * d, taps),
+                    mu2,
+                    sigma2_sq,
+                    informative2,
+                    sigma_nsq,
                 )
                 num[i] += n
-                den[i] += d
+                den[i] += dn
     return list(zip(num, den, strict=True))
 
 
