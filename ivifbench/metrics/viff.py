@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, row_blocks
+from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, valid_bands
 from ivifbench.metrics.vif import EPS, MIN_SIDE, SCALE_WINDOWS
 
 #: Weights of the four scales.
@@ -49,8 +49,8 @@ def _source_terms(
 def _selected_information(
     mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> tuple[float, float]:
-    """sum(VID + C) and sum(VIND + C) over some pixels of one scale, each pixel from the source
-    with the smaller gain (the second source on ties, as ``VIFF_Public.m`` with IR first)."""
+    """sum(VID + C) and sum(VIND + C) over some pixels (a band) of one scale, each pixel from
+    the source with the smaller gain (the second source on ties, as ``VIFF_Public.m``)."""
     var_f = e_ff - mu_f * mu_f
     np.maximum(var_f, 0.0, out=var_f)
     (gain, var_s, noise), (gain_b, var_b, noise_b) = (
@@ -74,19 +74,6 @@ def _selected_information(
     return float(vid.sum()), float(vind.sum())
 
 
-def _scale_score(
-    mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
-) -> float:
-    """sum(VID + C) / sum(VIND + C) of one scale, pixelwise work in cache-sized row blocks."""
-    vid = vind = 0.0
-    for rows in row_blocks(mu_f.shape[0]):
-        block = [tuple(m[rows] for m in moments) for moments in sources]
-        vid_block, vind_block = _selected_information(mu_f[rows], e_ff[rows], block)
-        vid += vid_block
-        vind += vind_block
-    return vid / vind
-
-
 def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Han's VIFF, unitless in [0, 1], higher is better.
 
@@ -104,9 +91,19 @@ def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
             f, a, b = (filter2_valid(image, taps)[::2, ::2] for image in (f, a, b))
-        sources = [
-            (filter2_valid(s, taps), filter2_valid(s * s, taps), filter2_valid(s * f, taps))
-            for s in (a, b)
-        ]
-        scores[scale] = _scale_score(filter2_valid(f, taps), filter2_valid(f * f, taps), sources)
+        # Bands of output rows, each filtered from its rows plus the window's halo, keep the
+        # intermediates in cache.
+        vid = vind = 0.0
+        for rows, _ in valid_bands(f.shape[0], size):
+            fb = f[rows]
+            sources = [
+                (filter2_valid(s, taps), filter2_valid(s * s, taps), filter2_valid(s * fb, taps))
+                for s in (a[rows], b[rows])
+            ]
+            vid_band, vind_band = _selected_information(
+                filter2_valid(fb, taps), filter2_valid(fb * fb, taps), sources
+            )
+            vid += vid_band
+            vind += vind_band
+        scores[scale] = vid / vind
     return float(np.sum(scores * SCALE_WEIGHTS))
