@@ -7,9 +7,11 @@ import cv2
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
+from ivifbench.metrics.filtering import row_blocks
 
 #: The 3x3 Sobel neighbourhood (reflect-101 extension) must fit in the image.
 MIN_SIDE = 3
+REFLECT_101 = cv2.BORDER_REFLECT_101
 
 EDGE_THRESHOLD = 2.0  # Td: edge strength from which a pixel weighs g^L
 WEIGHT_MIN = 0.001  # weight of weaker pixels
@@ -18,13 +20,15 @@ STRENGTH_GAIN, STRENGTH_SLOPE, STRENGTH_MID = 0.9999, 19.0, 0.5  # Gamma_g, k_g,
 ORIENT_GAIN, ORIENT_SLOPE, ORIENT_MID = 0.9995, 22.0, 0.5  # Gamma_a, k_a, sigma_a
 
 
-def _sobel(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(d/dx, d/dy, magnitude) of the Sobel kernels / 8, reflect-101 extension."""
-    grad_x = cv2.Sobel(
-        image, cv2.CV_64F, 1, 0, ksize=3, scale=0.125, borderType=cv2.BORDER_REFLECT_101
-    )
-    grad_y = cv2.Sobel(
-        image, cv2.CV_64F, 0, 1, ksize=3, scale=0.125, borderType=cv2.BORDER_REFLECT_101
+def _sobel_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(d/dx, d/dy, magnitude) of the Sobel kernels / 8 with reflect-101 extension, for the
+    output ``rows`` only (filtered from those rows plus one halo row on each side)."""
+    top = max(rows.start - 1, 0)
+    band = image[top : min(rows.stop + 1, image.shape[0])]
+    keep = slice(rows.start - top, rows.stop - top)
+    grad_x, grad_y = (
+        cv2.Sobel(band, cv2.CV_64F, dx, 1 - dx, ksize=3, scale=0.125, borderType=REFLECT_101)[keep]
+        for dx in (1, 0)
     )
     return grad_x, grad_y, cv2.magnitude(grad_x, grad_y)
 
@@ -53,6 +57,26 @@ def _weights(strength: np.ndarray) -> np.ndarray:
     return np.where(strength >= EDGE_THRESHOLD, np.power(strength, WEIGHT_EXPONENT), WEIGHT_MIN)
 
 
+def _band_sums(
+    fused: tuple[np.ndarray, np.ndarray, np.ndarray],
+    a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[float, float]:
+    """Artefact loss and total weight of some pixels from each image's (d/dx, d/dy, g)."""
+    fx, fy, gf = fused
+    weights = [_weights(gs) for _, _, gs in (a, b)]
+    # Only pixels where the fused edge is stronger than both source edges contribute.
+    idx = np.flatnonzero((gf > a[2]) & (gf > b[2]))
+    g_fused = gf.ravel()[idx]
+    a_fused = _orientation(fx.ravel()[idx], fy.ravel()[idx])
+    loss = 0.0
+    for (sx, sy, gs), ws in zip((a, b), weights, strict=True):
+        a_src = _orientation(sx.ravel()[idx], sy.ravel()[idx])
+        q = _edge_preservation(gs.ravel()[idx], a_src, g_fused, a_fused)
+        loss += float(np.sum((1 - q) * ws.ravel()[idx]))
+    return loss, float(weights[0].sum() + weights[1].sum())
+
+
 def nabf(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Modified fusion-artefact measure N_{AB/F}, unitless in [0, 1], lower is better.
 
@@ -63,20 +87,10 @@ def nabf(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     (IR, VIS, F) in place of (F, IR, VIS); that quirk belongs to the ``tang`` convention.
     """
     f, a, b = gray_images("Nabf", MIN_SIDE, fused=fused, ir=ir, vis=vis)
-    fx, fy, gf = _sobel(f)
-    ax, ay, ga = _sobel(a)
-    bx, by, gb = _sobel(b)
-    weight_a = _weights(ga)
-    weight_b = _weights(gb)
-    total_weight = weight_a.sum() + weight_b.sum()
-    # Only pixels where the fused edge is stronger than both source edges contribute.
-    idx = np.flatnonzero((gf > ga) & (gf > gb))
+    loss = total_weight = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        g_fused = gf.ravel()[idx]
-        a_fused = _orientation(fx.ravel()[idx], fy.ravel()[idx])
-        loss = 0.0
-        for sx, sy, gs, ws in ((ax, ay, ga, weight_a), (bx, by, gb, weight_b)):
-            a_src = _orientation(sx.ravel()[idx], sy.ravel()[idx])
-            q = _edge_preservation(gs.ravel()[idx], a_src, g_fused, a_fused)
-            loss = loss + np.sum((1 - q) * ws.ravel()[idx])
+        for rows in row_blocks(f.shape[0]):  # cache-sized bands
+            loss_band, weight_band = _band_sums(*(_sobel_rows(x, rows) for x in (f, a, b)))
+            loss += loss_band
+            total_weight += weight_band
     return float(loss / total_weight)
