@@ -62,13 +62,14 @@ def sobel_conv2_same(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grey_codes(image: np.ndarray, name: str) -> np.ndarray:
-    """Integer grey levels 0..255 of an integer-valued image, as ``intp`` (for ``bincount``).
+    """Integer grey levels 0..255 of an integer-valued image, as ``uint8`` codes.
 
-    Raises ``ValueError`` naming ``name`` when values are not integers in 0..255: the histogram
-    metrics are defined on 8-bit data only.
+    Raises ``ValueError`` naming ``name`` when values are not integers in 0..255 (a value out
+    of range or with a fraction does not survive the cast): the histogram metrics are defined
+    on 8-bit data only.
     """
-    codes = image.astype(np.intp)
-    if not np.array_equal(codes, image) or codes.min() < 0 or codes.max() > 255:
+    codes = image.astype(np.uint8)
+    if not np.array_equal(codes, image):
         raise ValueError(f"{name}: expected integer grey levels 0-255 (8-bit data)")
     return codes
 
