@@ -135,15 +135,17 @@ def test_symmetric_in_the_two_sources(name):
 
 
 @pytest.mark.parametrize("rows", [3, 64, 65, 129])
-def test_nabf_is_invariant_to_flips_across_band_boundaries(rows):
-    """Nabf runs in row bands; a vertical flip moves the band boundaries, the value must not
-    change (the Sobel magnitudes are flip invariant and orientation differences too)."""
+def test_banded_sobel_metrics_are_invariant_to_flips(rows):
+    """EI and Nabf run in row bands; a vertical flip or a transpose moves the band boundaries,
+    and the values must not change (Sobel magnitudes and orientation differences are
+    invariant)."""
     rng = np.random.default_rng(rows)
     images = [rng.integers(0, 256, size=(rows, 70)).astype(np.float64) for _ in range(3)]
-    value = nabf.nabf(*images)
-    assert value > 0
-    assert nabf.nabf(*(np.flipud(x) for x in images)) == pytest.approx(value, rel=1e-12)
-    assert nabf.nabf(*(x.T for x in images)) == pytest.approx(value, rel=1e-12)
+    for metric in (lambda f, a, b: edge_intensity.edge_intensity(f), nabf.nabf):
+        value = metric(*images)
+        assert value > 0
+        assert metric(*(np.flipud(x) for x in images)) == pytest.approx(value, rel=1e-12)
+        assert metric(*(x.T for x in images)) == pytest.approx(value, rel=1e-12)
 
 
 def test_ranges_on_a_plain_average():

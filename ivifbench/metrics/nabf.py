@@ -7,11 +7,10 @@ import cv2
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import row_blocks
+from ivifbench.metrics.filtering import row_blocks, sobel_rows
 
 #: The 3x3 Sobel neighbourhood (reflect-101 extension) must fit in the image.
 MIN_SIDE = 3
-REFLECT_101 = cv2.BORDER_REFLECT_101
 
 EDGE_THRESHOLD = 2.0  # Td: edge strength from which a pixel weighs g^L
 WEIGHT_MIN = 0.001  # weight of weaker pixels
@@ -22,14 +21,8 @@ ORIENT_GAIN, ORIENT_SLOPE, ORIENT_MID = 0.9995, 22.0, 0.5  # Gamma_a, k_a, sigma
 
 def _sobel_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(d/dx, d/dy, magnitude) of the Sobel kernels / 8 with reflect-101 extension, for the
-    output ``rows`` only (filtered from those rows plus one halo row on each side)."""
-    top = max(rows.start - 1, 0)
-    band = image[top : min(rows.stop + 1, image.shape[0])]
-    keep = slice(rows.start - top, rows.stop - top)
-    grad_x, grad_y = (
-        cv2.Sobel(band, cv2.CV_64F, dx, 1 - dx, ksize=3, scale=0.125, borderType=REFLECT_101)[keep]
-        for dx in (1, 0)
-    )
+    output ``rows`` only."""
+    grad_x, grad_y = sobel_rows(image, rows, cv2.BORDER_REFLECT_101, scale=0.125)
     return grad_x, grad_y, cv2.magnitude(grad_x, grad_y)
 
 
