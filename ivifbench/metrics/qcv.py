@@ -10,12 +10,14 @@ import numpy as np
 import scipy.fft
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import sobel_conv2_same
+from ivifbench.metrics.filtering import row_blocks, sobel_rows
 from ivifbench.metrics.liu_toolbox import half_spectrum_radius, minmax_stretch_255
 
 #: Saliency and distortion are pooled over 16x16 blocks; one full block must fit.
 BLOCK = 16
 MIN_SIDE = BLOCK
+#: Block rows per band of the saliency computation.
+BAND_BLOCKS = 4
 #: Exponent of the edge strength in the block saliency sum(g^alpha).
 SALIENCY_ALPHA = 5
 #: The CSF frequency grid is scaled by image size / 8.
@@ -49,9 +51,13 @@ def _block_sums(values: np.ndarray) -> np.ndarray:
 
 
 def _block_saliency(source: np.ndarray) -> np.ndarray:
-    """sum(g^5) per block, g = Sobel magnitude by ``filter2(.., 'same')`` (zero padding)."""
-    magnitude = cv2.magnitude(*sobel_conv2_same(source))
-    return _block_sums(np.power(magnitude, SALIENCY_ALPHA, out=magnitude))
+    """sum(g^5) per block, g = Sobel magnitude by ``filter2(.., 'same')`` (zero padding);
+    computed in bands of whole block rows to keep the intermediates in cache."""
+    bands = []
+    for rows in row_blocks(source.shape[0], BAND_BLOCKS * BLOCK):
+        magnitude = cv2.magnitude(*sobel_rows(source, rows, cv2.BORDER_CONSTANT))
+        bands.append(_block_sums(np.power(magnitude, SALIENCY_ALPHA, out=magnitude)))
+    return np.concatenate(bands)
 
 
 def _block_distortion(source: np.ndarray, fused: np.ndarray, csf: np.ndarray) -> np.ndarray:
