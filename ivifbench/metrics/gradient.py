@@ -52,6 +52,10 @@ def average_gradient(
     ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean).
     """
     gx, gy = matlab_gradient(fused)
-    total = float(np.sum(np.sqrt((gx * gx + gy * gy) / 2.0)))
+    gx *= gx
+    gy *= gy
+    gx += gy
+    gx /= 2.0
+    total = float(np.sum(np.sqrt(gx, out=gx)))
     rows, cols = fused.shape
     return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
