@@ -22,7 +22,21 @@ import numpy as np
 
 from ivifbench.colour import gray_cddfuse, gray_octave
 from ivifbench.errors import MetricInputError
-from ivifbench.metrics import error, gradient, information, qabf, ssim, statistics, vif
+from ivifbench.metrics import (
+    cross_entropy,
+    edge_intensity,
+    error,
+    gradient,
+    information,
+    nabf,
+    qabf,
+    qcb,
+    qcv,
+    ssim,
+    statistics,
+    vif,
+    viff,
+)
 
 ColourLayout = Literal["per_channel", "side_by_side"]
 
@@ -79,6 +93,18 @@ _AG_TANG = _fused_only(
 _QABF = MetricImpl(qabf.qabf, "unitless 0-1", "Sobel conv2 'same', tie gA == gF -> gF")
 _CC = MetricImpl(statistics.correlation_coefficient, "unitless, mean of 2", "Pearson r")
 _SCD = MetricImpl(statistics.sum_of_correlation_differences, "unitless, sum of 2", "corr2")
+#: Han's VIFF in every convention; colour follows the convention (gray conversion, or the
+#: per-channel average under vifb): Han's own code fails on colour VIS/F.
+_VIFF = MetricImpl(
+    viff.viff, "unitless 0-1", "VIFF_Public.m (Han et al. 2013)", min_side=viff.MIN_SIDE
+)
+
+
+def _nabf_tang_argument_order(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
+    """Tang's ``analysis_Reference`` calls ``analysis_nabf(IR, VIS, F)`` although the signature
+    is ``(f, I1, I2)``: the IR image takes the fused role, VIS and F the sources'."""
+    return nabf.nabf(ir, vis, fused)
+
 
 CDDFUSE = Convention(
     name="cddfuse",
@@ -115,6 +141,7 @@ CDDFUSE = Convention(
         "CC": _CC,
         "PSNR": MetricImpl(error.peak_signal_to_noise_ratio, "dB, peak max(F)", "max(F)^2 / MSE"),
         "MSE": MetricImpl(error.mean_squared_error, "(0-255)^2, mean of 2", "mean of 2 MSEs"),
+        "VIFF": _VIFF,
     },
 )
 
@@ -155,6 +182,13 @@ TANG = Convention(
             "MSE_evaluation on im2double",
             options={"unit_divisor": 255.0},
         ),
+        "Nabf": MetricImpl(
+            _nabf_tang_argument_order,
+            "unitless 0-1",
+            "analysis_nabf as analysis_Reference calls it: (IR, VIS, F), IR in the fused role",
+            min_side=nabf.MIN_SIDE,
+        ),
+        "VIFF": _VIFF,
     },
 )
 
@@ -201,10 +235,32 @@ VIFB = Convention(
             "as Tang, on 255 x the data (tie value differs)",
             options={"input_scale": 255.0},
         ),
+        "EI": _fused_only(
+            edge_intensity.edge_intensity,
+            "0-255",
+            "fspecial('sobel'), imfilter replicate; colour: mean over all channels",
+            min_side=edge_intensity.MIN_SIDE,
+        ),
+        "CE": MetricImpl(
+            cross_entropy.cross_entropy,
+            "bits, mean of 2",
+            "sum p_S log2(p_S / p_F) over grey levels present in both",
+        ),
+        "Qcb": MetricImpl(
+            qcb.qcb,
+            "unitless 0-1",
+            "metricChenBlum: normalize1, DoG CSF, 31x31 Gaussian contrast",
+            min_side=qcb.MIN_SIDE,
+        ),
+        "Qcv": MetricImpl(
+            qcv.qcv,
+            "(0-255)^2, >= 0",
+            "metricChen: normalize1, 16x16 blocks zero padded, Mannos-Sakrison CSF, real part",
+            min_side=qcv.MIN_SIDE,
+        ),
+        "VIFF": _VIFF,
     },
 )
-# Declared in the registry and the default lists, implemented on the metrics-extra branch:
-# EI, CE, Qcb, Qcv (vifb), Nabf (tang) and VIFF (Han 2013, every convention, in no default list).
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (CDDFUSE, TANG, VIFB)}
 DEFAULT_CONVENTION = "cddfuse"

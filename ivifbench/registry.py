@@ -41,7 +41,7 @@ METRICS: dict[str, MetricInfo] = dict(
         _info("SSIM", "higher", "unitless, sum over sources (<= 2)", "structural similarity"),
         _info("Qabf", "higher", "unitless 0-1", "Xydeas-Petrovic gradient information transfer"),
         _info("Qcb", "higher", "unitless 0-1", "Chen-Blum perceptual contrast quality"),
-        _info("Qcv", "lower", "unitless >= 0", "Chen-Varshney perceptual distortion"),
+        _info("Qcv", "lower", "(0-255)^2 grey levels, >= 0", "Chen-Varshney perceptual distortion"),
         _info("VIF", "higher", "unitless, sum over sources", "Sheikh-Bovik pixel-domain VIF"),
         _info("SCD", "higher", "unitless -2..2", "sum of the correlations of differences"),
         _info("CC", "higher", "unitless -1..1", "mean correlation coefficient to the sources"),

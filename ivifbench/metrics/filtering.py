@@ -115,3 +115,21 @@ def sobel_conv2_same_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, n
     sx, sy = sobel_conv2_same(image[top:bottom])
     keep = slice(rows.start - top, rows.stop - top)
     return sx[keep], sy[keep]
+
+
+def sobel_rows(
+    image: np.ndarray, rows: slice, border: int, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV 3x3 Sobel ``(d/dx, d/dy)`` of ``image`` times ``scale``, for output ``rows`` only.
+
+    Filtered from those rows plus one halo row on each side, so the values equal those of the
+    whole image with the OpenCV ``border`` rule (e.g. ``cv2.BORDER_REPLICATE``) at its edges.
+    """
+    top = max(rows.start - 1, 0)
+    band = image[top : min(rows.stop + 1, image.shape[0])]
+    keep = slice(rows.start - top, rows.stop - top)
+    grad_x, grad_y = (
+        cv2.Sobel(band, cv2.CV_64F, dx, 1 - dx, ksize=3, scale=scale, borderType=border)[keep]
+        for dx in (1, 0)
+    )
+    return grad_x, grad_y

@@ -1,0 +1,41 @@
+"""VIFB ``Cross_entropy`` (CE): grey-level histogram divergence of each source from the fused
+image, averaged over the two sources."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ivifbench.metrics.checks import check_shapes
+from ivifbench.metrics.filtering import grey_codes
+
+#: A histogram needs one pixel; the metric has no spatial support.
+MIN_SIDE = 1
+LEVELS = 256
+
+
+def _grey_level_probabilities(image: np.ndarray, name: str) -> np.ndarray:
+    """Probability of each grey level 0..255 of an image of integer grey levels 0-255."""
+    codes = image.ravel() if image.dtype == np.uint8 else grey_codes(image, name).ravel()
+    return np.bincount(codes, minlength=LEVELS) / codes.size
+
+
+def _divergence_bits(p_source: np.ndarray, p_fused: np.ndarray) -> float:
+    """sum p_S log2(p_S / p_F) over the grey levels where both probabilities are nonzero."""
+    common = (p_source != 0) & (p_fused != 0)
+    ps = p_source[common]
+    return float(np.sum(ps * np.log2(ps / p_fused[common])))
+
+
+def cross_entropy(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
+    """VIFB cross entropy in bits; lower is better.
+
+    ``(D(VIS, F) + D(IR, F)) / 2`` with ``D(S, F) = sum p_S log2(p_S / p_F)`` over the grey
+    levels present in both S and F (a Kullback-Leibler divergence restricted to common levels,
+    so it can be negative). Inputs are 2-D arrays of integer grey levels 0-255; anything else
+    raises ``ValueError`` (the MATLAB code indexes its histogram with the pixel values).
+    """
+    check_shapes("CE", MIN_SIDE, fused=fused, ir=ir, vis=vis)
+    p_fused = _grey_level_probabilities(np.asarray(fused), "CE: fused")
+    d_vis = _divergence_bits(_grey_level_probabilities(np.asarray(vis), "CE: vis"), p_fused)
+    d_ir = _divergence_bits(_grey_level_probabilities(np.asarray(ir), "CE: ir"), p_fused)
+    return (d_vis + d_ir) / 2.0
