@@ -19,6 +19,7 @@ Rules (the real dataset quirks, see docs/datasets.md):
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,28 +57,34 @@ class ImageInfo:
     gray_in_3ch: bool
 
 
-def _open(path: Path) -> Image.Image:
-    """Open and fully decode ``path`` with PIL, turning every failure into ImageReadError."""
+def _read_bytes(path: Path) -> bytes:
+    """Read the whole file, turning file-system failures into ImageReadError."""
     try:
-        if path.stat().st_size == 0:
-            raise ImageReadError(path, "empty file (0 bytes)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            img.load()  # decodes everything: truncated files fail here, not later
-        return img
-    except ImageReadError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageReadError(path, "not an image (format not recognised)") from None
+        return path.read_bytes()
     except FileNotFoundError:
         raise ImageReadError(path, "file not found") from None
     except IsADirectoryError:
         raise ImageReadError(path, "is a directory, not an image") from None
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
+
+
+def _open_bytes(data: bytes, name: str | Path) -> Image.Image:
+    """Open and fully decode the file content ``data`` with PIL; failures -> ImageReadError."""
+    if not data:
+        raise ImageReadError(name, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            img.load()  # decodes everything: truncated files fail here, not later
+        return img
+    except UnidentifiedImageError:
+        raise ImageReadError(name, "not an image (format not recognised)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(path, f"corrupt or truncated image ({exc})") from None
+        raise ImageReadError(name, f"corrupt or truncated image ({exc})") from None
 
 
 def _decode(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
@@ -116,16 +123,17 @@ def is_gray_in_3ch(arr: np.ndarray) -> bool:
     )
 
 
-def read_image_with_info(
-    path: str | Path, *, to_8bit: bool = False
+def decode_image_with_info(
+    data: bytes, name: str | Path, *, to_8bit: bool = False
 ) -> tuple[np.ndarray, ImageInfo]:
-    """Decode ``path``; return the array (see module docstring) and its :class:`ImageInfo`.
+    """Decode the bytes of an image file; ``name`` is only used in error messages.
 
-    ``to_8bit=True`` maps 16-bit data to uint8 by ``round(v * 255 / 65535)``.
+    Returns the array (see module docstring) and its :class:`ImageInfo`. ``to_8bit=True`` maps
+    16-bit data to uint8 by ``round(v * 255 / 65535)``. Lets a caller that already holds the
+    bytes (to hash them) decode without reading the file twice.
     """
-    path = Path(path)
-    img = _open(path)
-    arr, depth = _decode(img, path)
+    img = _open_bytes(data, name)
+    arr, depth = _decode(img, Path(name))
     gray3 = is_gray_in_3ch(arr)
     if gray3:
         arr = np.ascontiguousarray(arr[..., 0])
@@ -140,6 +148,17 @@ def read_image_with_info(
         gray_in_3ch=gray3,
     )
     return arr, info
+
+
+def read_image_with_info(
+    path: str | Path, *, to_8bit: bool = False
+) -> tuple[np.ndarray, ImageInfo]:
+    """Decode ``path``; return the array (see module docstring) and its :class:`ImageInfo`.
+
+    ``to_8bit=True`` maps 16-bit data to uint8 by ``round(v * 255 / 65535)``.
+    """
+    path = Path(path)
+    return decode_image_with_info(_read_bytes(path), path, to_8bit=to_8bit)
 
 
 def read_image(path: str | Path, *, to_8bit: bool = False) -> np.ndarray:

@@ -1,0 +1,256 @@
+"""``scan``: raw dataset folders -> catalog (images), pairs and problems as pandas DataFrames."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+from tqdm import tqdm
+
+from ivifdata.fswalk import walk_files
+from ivifdata.layouts import LAYOUTS, detect
+from ivifdata.layouts.base import Extra, Ignored, Source, is_image_name
+from ivifdata.pairing import PAIR_COLUMNS, build_pairs
+from ivifdata.probe import Probe, probe_task
+
+IMAGE_COLUMNS = [
+    "path",
+    "dataset",
+    "split",
+    "group",
+    "key",
+    "modality",
+    "reason",
+    "illumination",
+    "width",
+    "height",
+    "channels",
+    "mode",
+    "bit_depth",
+    "gray_in_3ch",
+    "bytes",
+    "sha256",
+]
+PROBLEM_COLUMNS = ["path", "dataset", "kind", "message"]
+DATASET_COLUMNS = ["dataset", "layout", "root"]
+
+#: Problem kinds that mean "a file was expected to be usable but is not".
+ERROR_KINDS = frozenset(
+    {
+        "empty file",
+        "corrupt image",
+        "not an image",
+        "unreadable",
+        "symlink loop",
+        "broken symlink",
+        "unmatched",
+        "ambiguous",
+    }
+)
+
+
+class LayoutNotFoundError(ValueError):
+    """No layout matched the scan root; the message lists the layouts tried."""
+
+
+@dataclass
+class ScanResult:
+    """The outcome of :func:`scan`: four DataFrames (see docs/datasets.md for the columns).
+
+    Paths are relative to the scan root, POSIX style. ``images`` has one row per catalogued
+    file (sources and extras), ``pairs`` one row per pair, ``problems`` one row per file or
+    folder that could not be used, ``datasets`` one row per detected dataset root.
+    """
+
+    root: Path
+    images: pd.DataFrame
+    pairs: pd.DataFrame
+    problems: pd.DataFrame
+    datasets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DATASET_COLUMNS))
+
+    @property
+    def usable(self) -> bool:
+        """True when at least one source image was catalogued."""
+        return bool((self.images["modality"] != "extra").any()) if len(self.images) else False
+
+    def write(self, outdir: str | Path) -> list[Path]:
+        """Write ``catalog.csv``, ``pairs.csv``, ``problems.csv`` (and ``datasets.csv``)
+        atomically (temp name, then rename) into ``outdir``; return the paths written."""
+        outdir = Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, frame in (
+            ("catalog.csv", self.images),
+            ("pairs.csv", self.pairs),
+            ("problems.csv", self.problems),
+            ("datasets.csv", self.datasets),
+        ):
+            target = outdir / name
+            tmp = outdir / f".{name}.tmp-{os.getpid()}"
+            frame.to_csv(tmp, index=False)
+            os.replace(tmp, target)
+            written.append(target)
+        return written
+
+    def summary(self) -> pd.DataFrame:
+        """Per dataset: layout, images, sources, extras, pairs and problems (counts)."""
+        rows = []
+        for ds in self.datasets.itertuples(index=False):
+            imgs = self.images[self.images["dataset"] == ds.dataset]
+            rows.append(
+                {
+                    "dataset": ds.dataset,
+                    "layout": ds.layout,
+                    "root": ds.root,
+                    "sources": int((imgs["modality"] != "extra").sum()),
+                    "extras": int((imgs["modality"] == "extra").sum()),
+                    "pairs": int((self.pairs["dataset"] == ds.dataset).sum()),
+                    "problems": int((self.problems["dataset"] == ds.dataset).sum()),
+                }
+            )
+        other = int((self.problems["dataset"] == "").sum())
+        if other:
+            rows.append(
+                {"dataset": "(outside)", "layout": "", "root": "", "sources": 0, "extras": 0}
+                | {"pairs": 0, "problems": other}
+            )
+        return pd.DataFrame(rows)
+
+
+def no_layout_message(root: Path) -> str:
+    """The error text for a root where no layout matched: what was tried, what to do."""
+    tried = "\n".join(f"  {name}: {lay.signature}" for name, lay in LAYOUTS.items())
+    return (
+        f"{root}: no dataset layout recognised here or in its sub-folders.\nLayouts tried:\n"
+        f"{tried}\nUse --layout NAME to force one, e.g. --layout generic."
+    )
+
+
+def _posix(path: Path, root: Path) -> str:
+    return PurePosixPath(*path.relative_to(root).parts).as_posix()
+
+
+def _owner(path: Path, roots: list[tuple[str, Path]]) -> tuple[str, Path] | None:
+    """The (layout, dataset root) whose folder holds ``path``, deepest root first."""
+    for name, droot in roots:
+        if droot == path or droot in path.parents:
+            return name, droot
+    return None
+
+
+def _run_probes(tasks: list[tuple[str, bool]], workers: int, progress: bool) -> Iterable[Probe]:
+    bar = dict(total=len(tasks), desc="scan", unit="file", disable=not progress)
+    if workers <= 1 or len(tasks) < 2:
+        return list(tqdm(map(probe_task, tasks), **bar))
+    chunk = max(1, min(64, len(tasks) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(tqdm(pool.map(probe_task, tasks, chunksize=chunk), **bar))
+
+
+def scan(
+    root: str | Path,
+    layout: str | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> ScanResult:
+    """Catalog every file under ``root``.
+
+    ``layout`` forces one layout for ``root`` (then ``root`` is the dataset root); by default
+    the dataset roots are detected (``root`` may be one dataset or a folder of several).
+    ``workers`` > 1 reads and decodes in that many processes. Every image is fully decoded, so
+    corrupt files are found by content. Raises ``FileNotFoundError``/``NotADirectoryError`` for
+    a bad root, ``KeyError`` for an unknown layout, :class:`LayoutNotFoundError` when nothing
+    matches.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    if layout is not None:
+        if layout not in LAYOUTS:
+            raise KeyError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+        roots = [(layout, root)]
+    else:
+        roots = detect(root)
+        if not roots:
+            raise LayoutNotFoundError(no_layout_message(root))
+    roots.sort(key=lambda item: len(item[1].parts), reverse=True)
+
+    files, walk_problems = walk_files(root)
+    problems: list[tuple[str, str, str, str]] = []
+    dataset_of_root = {droot: LAYOUTS[name].dataset_name(droot) for name, droot in roots}
+    for wp in walk_problems:
+        owner = _owner(wp.path, roots)
+        problems.append(
+            (_posix(wp.path, root), dataset_of_root[owner[1]] if owner else "", wp.kind, wp.message)
+        )
+
+    pending: list[tuple[str, str, Source | Extra]] = []  # (rel path, dataset, assignment)
+    tasks: list[tuple[str, bool]] = []
+    for path in files:
+        rel = _posix(path, root)
+        owner = _owner(path, roots)
+        if owner is None:
+            problems.append((rel, "", "outside dataset", "not under any detected dataset root"))
+            continue
+        name, droot = owner
+        dataset = dataset_of_root[droot]
+        verdict = LAYOUTS[name].assign(PurePosixPath(*path.relative_to(droot).parts))
+        if isinstance(verdict, Ignored):
+            problems.append((rel, dataset, "ignored", verdict.reason))
+        elif verdict is None:
+            what = "image" if is_image_name(path) else "file"
+            problems.append((rel, dataset, "unmatched", f"{what} does not fit the {name} layout"))
+        else:
+            pending.append((rel, dataset, verdict))
+            decode = isinstance(verdict, Source) or is_image_name(path)
+            tasks.append((str(path), decode))
+
+    rows = []
+    for (rel, dataset, verdict), probe in zip(
+        pending, _run_probes(tasks, workers, progress), strict=True
+    ):
+        if probe.error_kind:
+            problems.append((rel, dataset, probe.error_kind, probe.error))
+            continue
+        is_source = isinstance(verdict, Source)
+        rows.append(
+            {
+                "path": rel,
+                "dataset": dataset,
+                "split": verdict.split,
+                "group": verdict.group,
+                "key": verdict.key,
+                "modality": verdict.band if is_source else "extra",
+                "reason": "" if is_source else verdict.reason,
+                "illumination": verdict.illumination if is_source else "",
+                **{k: v for k, v in probe.as_dict().items() if k in IMAGE_COLUMNS},
+            }
+        )
+    images = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+    for col in ("width", "height", "channels", "bit_depth", "bytes"):
+        images[col] = images[col].astype("Int64")
+    pairs, pair_problems = build_pairs(images)
+    problems.extend(pair_problems)
+    problem_frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).sort_values(
+        ["dataset", "path"], kind="stable", ignore_index=True
+    )
+    datasets = pd.DataFrame(
+        [
+            (dataset_of_root[droot], name, _posix(droot, root) or ".")
+            for name, droot in sorted(roots, key=lambda r: str(r[1]))
+        ],
+        columns=DATASET_COLUMNS,
+    )
+    return ScanResult(
+        root=root,
+        images=images.sort_values("path", ignore_index=True),
+        pairs=pairs.reindex(columns=PAIR_COLUMNS),
+        problems=problem_frame,
+        datasets=datasets,
+    )

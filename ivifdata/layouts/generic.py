@@ -1,0 +1,65 @@
+"""``generic``: any ``ir/`` + ``vi|vis|visible/`` folders whose files match by stem.
+
+``<prefix>/ir/<sub>/<stem>.<ext>`` pairs with ``<prefix>/vi/<sub>/<stem>.<any ext>``; an optional
+``nir/`` folder adds a third band. ``prefix`` becomes the group (its first part the split when it
+is train/test/val), ``sub/stem`` the pair key. Folder names are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from ivifdata.layouts.base import (
+    Assignment,
+    Extra,
+    Layout,
+    Source,
+    child_dirs,
+    is_thumbs_db,
+    side_file,
+)
+
+#: Band folder names (lower case) -> band.
+BAND_FOLDERS = {
+    "ir": "ir",
+    "infrared": "ir",
+    "thermal": "ir",
+    "lwir": "ir",
+    "vi": "vis",
+    "vis": "vis",
+    "visible": "vis",
+    "visual": "vis",
+    "nir": "nir",
+}
+
+SPLITS = frozenset({"train", "test", "val", "valid", "validation"})
+
+
+class GenericLayout(Layout):
+    name = "generic"
+    signature = "a folder with an ir/ (or infrared/, thermal/) and a vi/ (vis/, visible/) folder"
+
+    def matches(self, root: Path) -> bool:
+        bands = {BAND_FOLDERS.get(name) for name in child_dirs(root)}
+        return {"ir", "vis"} <= bands
+
+    def dataset_name(self, root: Path) -> str:
+        return root.resolve().name or "generic"
+
+    def assign(self, rel: PurePosixPath) -> Assignment | None:
+        folders = [p.lower() for p in rel.parts[:-1]]
+        hits = [i for i, name in enumerate(folders) if name in BAND_FOLDERS]
+        if not hits:
+            if is_thumbs_db(rel):
+                return Extra("thumbnail", group="/".join(rel.parts[:-1]))
+            return side_file(rel)
+        i = hits[-1]
+        group = "/".join(rel.parts[:i])
+        split = folders[0] if i > 0 and folders[0] in SPLITS else ""
+        if is_thumbs_db(rel):
+            return Extra("thumbnail", split=split, group=group)
+        ignored = side_file(rel)
+        if ignored:
+            return ignored
+        key = "/".join([*rel.parts[i + 1 : -1], rel.stem])
+        return Source(BAND_FOLDERS[folders[i]], split=split, group=group, key=key)

@@ -1,0 +1,61 @@
+"""``msrs``: MSRS (Tang et al., PIAFusion 2022), ``{train,test}/{ir,vi}/NNNNN[D|N].png``.
+
+* split = ``train`` / ``test`` (group = split), key = file stem;
+* the ``D`` / ``N`` suffix is kept as ``illumination`` = day / night;
+* ``detection/{ir,vi}/<n>.png`` (80-image detection subset, no D/N) is split ``detection``;
+  ``detection/labels/*.txt`` and ``Segmentation_labels`` style folders are annotations.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+from ivifdata.layouts.base import (
+    Assignment,
+    Extra,
+    Ignored,
+    Layout,
+    Source,
+    child_dirs,
+    is_image_name,
+    is_thumbs_db,
+    side_file,
+)
+
+SPLITS = ("train", "test", "detection")
+BAND_FOLDERS = {"ir": "ir", "vi": "vis"}
+_ILLUMINATION = {"d": "day", "n": "night"}
+_STEM = re.compile(r"^\d+([DNdn]?)$")
+
+
+class MSRSLayout(Layout):
+    name = "msrs"
+    signature = "train/ and/or test/ folders, each holding ir/ and vi/"
+
+    def matches(self, root: Path) -> bool:
+        dirs = child_dirs(root)
+        found = False
+        for split in ("train", "test"):
+            if split in dirs:
+                sub = child_dirs(root / dirs[split])
+                if not {"ir", "vi"} <= set(sub):
+                    return False
+                found = True
+        return found
+
+    def assign(self, rel: PurePosixPath) -> Assignment | None:
+        parts = rel.parts
+        if len(parts) < 2 or parts[0].lower() not in SPLITS:
+            return side_file(rel)
+        split = parts[0].lower()
+        if is_thumbs_db(rel):
+            return Extra("thumbnail", split=split, group=split)
+        if len(parts) == 3 and parts[1].lower() in BAND_FOLDERS and is_image_name(rel):
+            match = _STEM.match(rel.stem)
+            light = _ILLUMINATION.get(match.group(1).lower(), "") if match else ""
+            band = BAND_FOLDERS[parts[1].lower()]
+            return Source(band, split=split, group=split, key=rel.stem, illumination=light)
+        if len(parts) >= 3 and "label" in parts[1].lower():
+            return Ignored("annotation (label files)")
+        return side_file(rel)
