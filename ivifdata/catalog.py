@@ -200,7 +200,7 @@ def scan(
             continue
         name, droot = owner
         dataset = dataset_of_root[droot]
-        verdict = LAYOUTS[name].assign(PurePosixPath(*path.relative_to(droot).parts))
+        verdict = LAYOUTS[name].assign(PurePosixPath(*path.relative_to(droot).parts), droot)
         if isinstance(verdict, Ignored):
             problems.append((rel, dataset, "ignored", verdict.reason))
         elif verdict is None:

@@ -99,7 +99,7 @@ def build_pairs(images: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str
                 "illumination": ",".join(sorted(illum)),
                 **{b: chosen[b].path if b in chosen else "" for b in BANDS},
                 **{f"{b}_size": sizes[b] for b in BANDS},
-                "extra": ";".join(sorted(extras.get(key, []))),
+                "extra": ";".join(sorted(extras.get(key, []), key=str.lower)),
                 "note": _size_note(sizes),
             }
         )

@@ -7,13 +7,21 @@ from pathlib import Path
 
 from ivifdata.layouts.base import Layout
 from ivifdata.layouts.generic import GenericLayout
+from ivifdata.layouts.llvip import LLVIPLayout
+from ivifdata.layouts.m3fd import M3FDLayout
 from ivifdata.layouts.msrs import MSRSLayout
+from ivifdata.layouts.roadscene import RoadSceneLayout
+from ivifdata.layouts.tno import TNOLayout
 
 #: name -> layout, in detection order: specific layouts first, ``generic`` last.
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
+        TNOLayout(),
+        RoadSceneLayout(),
         MSRSLayout(),
+        M3FDLayout(),
+        LLVIPLayout(),
         GenericLayout(),
     )
 }

@@ -124,8 +124,12 @@ class Layout(ABC):
         """True when ``root`` looks like the root of this dataset (looks at folder names only)."""
 
     @abstractmethod
-    def assign(self, rel: PurePosixPath) -> Assignment | None:
-        """The role of the file at ``rel`` (relative to the dataset root), or None."""
+    def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
+        """The role of the file at ``rel`` (relative to the dataset ``root``), or None.
+
+        Decided from names only; ``root`` is passed for layouts whose fields depend on the
+        root folder itself (m3fd: ``M3FD_Fusion`` vs ``M3FD_Detection``).
+        """
 
     def dataset_name(self, root: Path) -> str:
         """The ``dataset`` field written for files under ``root``."""

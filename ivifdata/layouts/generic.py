@@ -46,7 +46,7 @@ class GenericLayout(Layout):
     def dataset_name(self, root: Path) -> str:
         return root.resolve().name or "generic"
 
-    def assign(self, rel: PurePosixPath) -> Assignment | None:
+    def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
         folders = [p.lower() for p in rel.parts[:-1]]
         hits = [i for i, name in enumerate(folders) if name in BAND_FOLDERS]
         if not hits:

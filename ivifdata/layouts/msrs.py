@@ -44,7 +44,7 @@ class MSRSLayout(Layout):
                 found = True
         return found
 
-    def assign(self, rel: PurePosixPath) -> Assignment | None:
+    def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
         parts = rel.parts
         if len(parts) < 2 or parts[0].lower() not in SPLITS:
             return side_file(rel)
