@@ -4,12 +4,13 @@ Root: ``TNO_Image_Fusion_Dataset/`` with ``Athena_images``, ``Triclobs_images``,
 ``FEL_images`` and ``tank`` (a category folder itself is accepted as root too). Two shapes:
 
 * **scene folders** (one pair/triple per folder, key ``""``; group = folder path, e.g.
-  ``Athena_images/APC_2/view_1``): the band is read from the file name, see :func:`band_of`;
+  ``Athena_images/APC_2/view_1``): the band is read from the file name, see
+  :func:`classify_stem`;
 * **sequence folders** ``<seq>/{thermal|rad, visual|dhv}/<frame>``: the band is given by the
   sub-folder, the key is the frame number in the name (``RAD2``/``DHV2``, ``RADheli5``,
   ``4900i``/``4900v``); group = the sequence folder (``DHV_images/Fire_sequence/part_1``).
 
-Files that are not sources (:func:`extra_reason`): colour composites (``*_rg``, ``*-rg``,
+Files that are not sources (also :func:`classify_stem`): colour composites (``*_rg``, ``*-rg``,
 ``RGB.tif`` -- including ``VIS_bunker-rg.bmp``, whose ``VIS_`` prefix is a trap), daylight photos
 (``photo``, ``daylight_image``, ``*_REF``, ``*_ref_with_man``) and ``Thumbs.db``.
 """
@@ -57,30 +58,33 @@ _SUFFIX_LETTER = re.compile(r"(?:[_\-]|(?<=\d))([rgiv])$", re.IGNORECASE)
 SUFFIX_LETTER_BANDS = {"r": "vis", "g": "ir", "i": "ir", "v": "vis"}
 
 
-def extra_reason(stem: str) -> str:
-    """``composite``, ``photo`` or ``""`` for a file stem (checked before the band words)."""
-    tokens = name_tokens(stem)
-    if tokens and (tokens[-1] == "rg" or tokens == ["rgb"]):
-        return "composite"
-    if PHOTO_WORDS & set(tokens):
-        return "photo"
-    return ""
+def is_composite(tokens: list[str]) -> bool:
+    """``*_rg`` / ``*-rg`` (Athena R=visual, G=thermal composites) or ``RGB`` (Triclobs)."""
+    return bool(tokens) and (tokens[-1] == "rg" or tokens == ["rgb"])
 
 
-def band_of(stem: str) -> str:
-    """The band a TNO file name states, or ``""``.
+def classify_stem(stem: str) -> tuple[str, str]:
+    """``(band, "")`` for a source, ``("", reason)`` for an extra, ``("", "")`` if unknown.
 
-    In order: band words anywhere (``IR``/``LWIR``, ``NIR``/``II``, ``VIS``; the first one wins
-    when they disagree), then the Athena ``1_``/``2_`` prefix, then a one-letter suffix.
+    Order matters: composite first (``VIS_bunker-rg`` is a composite despite ``VIS_``); then
+    band words anywhere (``IR``/``LWIR``, ``NIR``/``II``, ``VIS``; the first wins when they
+    disagree, as in ``IR_hei_vis_g``); then photo words (``photo``, ``daylight``, ``REF`` --
+    after the band words because ``IR_fk_ref_01_005`` is a source); then the Athena ``1_``/``2_``
+    prefix; then a one-letter suffix (``bunker_r``, ``4900i``).
     """
-    bands = [BAND_WORDS[t] for t in name_tokens(stem) if t in BAND_WORDS]
+    tokens = name_tokens(stem)
+    if is_composite(tokens):
+        return "", "composite"
+    bands = [BAND_WORDS[t] for t in tokens if t in BAND_WORDS]
     if bands:
-        return bands[0]
+        return bands[0], ""
+    if PHOTO_WORDS & set(tokens):
+        return "", "photo"
     prefix = _DIGIT_PREFIX.match(stem)
     if prefix:
-        return DIGIT_PREFIX_BANDS[prefix.group(1)]
+        return DIGIT_PREFIX_BANDS[prefix.group(1)], ""
     suffix = _SUFFIX_LETTER.search(stem)
-    return SUFFIX_LETTER_BANDS[suffix.group(1).lower()] if suffix else ""
+    return (SUFFIX_LETTER_BANDS[suffix.group(1).lower()] if suffix else ""), ""
 
 
 def frame_key(stem: str) -> str:
@@ -109,8 +113,7 @@ class TNOLayout(Layout):
         if in_sequence:
             band = SEQUENCE_FOLDERS[folders[-1].lower()]
             return Source(band, group=group, key=frame_key(rel.stem))
-        reason = extra_reason(rel.stem)
+        band, reason = classify_stem(rel.stem)
         if reason:
             return Extra(reason, group=group)
-        band = band_of(rel.stem)
         return Source(band, group=group) if band else None
