@@ -15,7 +15,7 @@ from ivifdata.fswalk import walk_files
 from ivifdata.layouts import LAYOUTS, detect
 from ivifdata.layouts.base import Extra, Ignored, Source, is_image_name
 from ivifdata.pairing import PAIR_COLUMNS, build_pairs
-from ivifdata.probe import Probe, probe_task
+from ivifdata.probe import CHECKS, Probe, probe_task
 
 IMAGE_COLUMNS = [
     "path",
@@ -156,17 +156,23 @@ def scan(
     layout: str | None = None,
     workers: int = 1,
     progress: bool = False,
+    check: str = "decode",
 ) -> ScanResult:
     """Catalog every file under ``root``.
 
     ``layout`` forces one layout for ``root`` (then ``root`` is the dataset root); by default
     the dataset roots are detected (``root`` may be one dataset or a folder of several).
-    ``workers`` > 1 reads and decodes in that many processes. Every image is fully decoded, so
-    corrupt files are found by content. Raises ``FileNotFoundError``/``NotADirectoryError`` for
-    a bad root, ``KeyError`` for an unknown layout, :class:`LayoutNotFoundError` when nothing
-    matches.
+    ``workers`` > 1 reads and decodes in that many processes. With ``check="decode"`` (default)
+    every image is fully decoded, so corrupt files are found by content; ``check="header"``
+    only verifies headers (and PNG CRCs) -- ~20x faster, but damaged JPEG/BMP/TIFF pixel data
+    is not found and ``gray_in_3ch`` is left empty.
+
+    Raises ``FileNotFoundError``/``NotADirectoryError`` for a bad root, ``KeyError`` for an
+    unknown layout, :class:`LayoutNotFoundError` when nothing matches.
     """
     root = Path(root)
+    if check not in CHECKS[:2]:
+        raise ValueError(f"check must be 'decode' or 'header', got {check!r}")
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such folder")
     if not root.is_dir():
@@ -191,7 +197,7 @@ def scan(
         )
 
     pending: list[tuple[str, str, Source | Extra]] = []  # (rel path, dataset, assignment)
-    tasks: list[tuple[str, bool]] = []
+    tasks: list[tuple[str, str]] = []
     for path in files:
         rel = _posix(path, root)
         owner = _owner(path, roots)
@@ -208,8 +214,8 @@ def scan(
             problems.append((rel, dataset, "unmatched", f"{what} does not fit the {name} layout"))
         else:
             pending.append((rel, dataset, verdict))
-            decode = isinstance(verdict, Source) or is_image_name(path)
-            tasks.append((str(path), decode))
+            is_image = isinstance(verdict, Source) or is_image_name(path)
+            tasks.append((str(path), check if is_image else "none"))
 
     rows = []
     for (rel, dataset, verdict), probe in zip(
@@ -235,6 +241,7 @@ def scan(
     images = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
     for col in ("width", "height", "channels", "bit_depth", "bytes"):
         images[col] = images[col].astype("Int64")
+    images["gray_in_3ch"] = images["gray_in_3ch"].astype("boolean")
     pairs, pair_problems = build_pairs(images)
     problems.extend(pair_problems)
     problem_frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).sort_values(

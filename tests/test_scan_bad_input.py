@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -130,3 +131,13 @@ def test_cli_usage_errors(tmp_path):
 def test_empty_root_matches_no_layout(tmp_path):
     res = CliRunner().invoke(main, ["scan", str(tmp_path), "-o", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--layout generic" in res.output
+
+
+def test_header_check_finds_png_damage_but_leaves_gray_unknown(bad_tree):
+    res = scan(bad_tree, layout="generic", check="header")
+    kinds = res.problems.set_index("path")["kind"]
+    for name in ("empty", "truncated", "corrupt"):  # PNG chunk CRCs catch the damage
+        assert kinds[f"ir/{name}.png"] in ("empty file", "corrupt image"), name
+    assert kinds["ir/text.jpg"] == "not an image"
+    good = res.images.set_index("path").loc["ir/good.png"]
+    assert good["channels"] == 1 and good["mode"] == "L" and good["gray_in_3ch"] is pd.NA

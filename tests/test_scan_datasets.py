@@ -230,3 +230,14 @@ def test_copy_of_subset_under_another_root_name(tmp_path):
     shutil.copytree(DATA / "msrs", tmp_path / "MSRS-v2")
     res = scan(tmp_path)
     assert list(res.pairs["pair_id"]) == ["msrs:test/00020N"]
+
+
+def test_header_check_agrees_with_decode_except_gray(subset):
+    fast = scan(DATA, check="header").images.set_index("path")
+    full = subset.images.set_index("path")
+    same = ["modality", "width", "height", "mode", "bit_depth", "bytes", "sha256"]
+    pd.testing.assert_frame_equal(fast[same], full[same])
+    # only the RGB files that hold gray (LLVIP IR, DHV wall IR) differ: 3 stored channels vs 1
+    differ = set(fast.index[fast["channels"] != full["channels"]])
+    assert differ == {"llvip/infrared/train/010001.jpg", "tno/DHV_images/wall/IR_163rad.bmp"}
+    assert fast["gray_in_3ch"].isna().all()
