@@ -135,9 +135,11 @@ def _posix(path: Path, root: Path) -> str:
 
 
 def _owner(path: Path, roots: list[tuple[str, Path]]) -> tuple[str, Path] | None:
-    """The (layout, dataset root) whose folder holds ``path``, deepest root first."""
+    """The (layout, dataset root) whose folder holds ``path``; ``roots`` sorted deepest first."""
+    text = str(path)
     for name, droot in roots:
-        if droot == path or droot in path.parents:
+        prefix = str(droot)
+        if text == prefix or text.startswith(prefix.rstrip(os.sep) + os.sep):
             return name, droot
     return None
 

@@ -8,7 +8,7 @@ image; gives gray-in-3ch), ``header`` only verifies the header (and PNG chunk CR
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from ivifdata.imageio import ImageReadError, decode_image_with_info, verify_image_header
 
@@ -43,7 +43,11 @@ class Probe:
     error: str = ""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a flat dict (no deep copy: every field is a scalar)."""
+        return {name: getattr(self, name) for name in _PROBE_FIELDS}
+
+
+_PROBE_FIELDS = tuple(f.name for f in fields(Probe))
 
 
 def _error_kind(reason: str) -> str:
