@@ -39,6 +39,7 @@ def test_name_tokens():
         ("daylight_image", ("", "photo")),
         ("photo", ("", "photo")),
         ("RGB", ("", "composite")),
+        ("scene_rgb", ("", "composite")),
         ("Jeep_II", ("nir", "")),
         ("NIR19", ("nir", "")),
         ("Vis19", ("vis", "")),
@@ -147,3 +148,14 @@ def test_detect_folder_of_several(tmp_path):
         ("tno", "TNO_Image_Fusion_Dataset"),
         ("generic", "mine"),
     }
+
+
+def test_tno_mirror_root_without_categories(tmp_path):
+    """The GitHub mirror drops the category folders; a root named like the archive still works."""
+    root = tmp_path / "TNO_Image_Fusion_Dataset"
+    for d in ("Bosnia", "thermal", "visual"):
+        (root / d).mkdir(parents=True)
+    assert detect(tmp_path) == [("tno", root)]
+    assert assign("tno", "thermal/7400i.bmp") == Source("ir", group="", key="7400")
+    assert assign("tno", "visual/7400v.bmp") == Source("vis", group="", key="7400")
+    assert assign("tno", "Bosnia/LWIR_B.bmp") == Source("ir", group="Bosnia")

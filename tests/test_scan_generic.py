@@ -76,3 +76,13 @@ def test_cli_writes_three_tables(generic_tree, tmp_path):
     assert res.exit_code == 0, res.output
     assert {p.name for p in out.iterdir()} >= {"catalog.csv", "pairs.csv", "problems.csv"}
     assert "generic" in res.output and "unpaired 1" in res.output
+
+
+def test_ambiguous_and_unmatched(generic_tree):
+    _png(generic_tree / "ir" / "a0.bmp")  # second IR file for key a0
+    _png(generic_tree / "stray.png")  # not inside a band folder
+    res = scan(generic_tree)
+    kinds = res.problems.set_index("path")["kind"]
+    assert kinds["ir/a0.png"] == kinds["ir/a0.bmp"] == "ambiguous"
+    assert kinds["vi/a0.jpg"] == "unpaired" and kinds["stray.png"] == "unmatched"
+    assert sorted(res.pairs["key"]) == ["a1", "a2"]

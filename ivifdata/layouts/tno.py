@@ -1,7 +1,8 @@
 """``tno``: the TNO Image Fusion Dataset tree (Toet, figshare 10.6084/m9.figshare.1008029).
 
 Root: ``TNO_Image_Fusion_Dataset/`` with ``Athena_images``, ``Triclobs_images``, ``DHV_images``,
-``FEL_images`` and ``tank`` (a category folder itself is accepted as root too). Two shapes:
+``FEL_images`` and ``tank`` (a category folder itself is accepted as root too, and so is a root
+named ``TNO_Image_Fusion_Dataset`` without them, as in the GitHub mirror). Two shapes:
 
 * **scene folders** (one pair/triple per folder, key ``""``; group = folder path, e.g.
   ``Athena_images/APC_2/view_1``): the band is read from the file name, see
@@ -35,6 +36,8 @@ from ivifdata.layouts.base import (
 CATEGORIES = frozenset(
     {"athena_images", "triclobs_images", "dhv_images", "fel_images", "duine_sequence"}
 )
+#: The figshare archive's root folder name (lower case).
+ROOT_NAME = "tno_image_fusion_dataset"
 #: Sub-folders of a sequence whose name gives the band (FEL thermal/visual, DHV rad|thermal/dhv).
 SEQUENCE_FOLDERS = {"thermal": "ir", "rad": "ir", "visual": "vis", "dhv": "vis"}
 #: Band words in a file name (as tokens, see name_tokens) -> band. ``II`` = image intensified.
@@ -59,8 +62,9 @@ SUFFIX_LETTER_BANDS = {"r": "vis", "g": "ir", "i": "ir", "v": "vis"}
 
 
 def is_composite(tokens: list[str]) -> bool:
-    """``*_rg`` / ``*-rg`` (Athena R=visual, G=thermal composites) or ``RGB`` (Triclobs)."""
-    return bool(tokens) and (tokens[-1] == "rg" or tokens == ["rgb"])
+    """``*_rg`` / ``*-rg`` (Athena R=visual, G=thermal composites), ``RGB`` / ``*_rgb``
+    (Triclobs). An ``RGB`` token inside a name (``a_VIS-MarnehNew_24RGB_1110``) does not count."""
+    return bool(tokens) and tokens[-1] in ("rg", "rgb")
 
 
 def classify_stem(stem: str) -> tuple[str, str]:
@@ -98,13 +102,14 @@ class TNOLayout(Layout):
     signature = "Athena_images/, Triclobs_images/, DHV_images/ or FEL_images/ folders"
 
     def matches(self, root: Path) -> bool:
-        if root.resolve().name.lower() in CATEGORIES:
+        name = root.resolve().name.lower()
+        if name in CATEGORIES or name.startswith(ROOT_NAME):
             return True
         return bool(CATEGORIES & set(child_dirs(root)))
 
     def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
         folders = rel.parts[:-1]
-        in_sequence = len(folders) >= 2 and folders[-1].lower() in SEQUENCE_FOLDERS
+        in_sequence = bool(folders) and folders[-1].lower() in SEQUENCE_FOLDERS
         group = "/".join(folders[:-1] if in_sequence else folders)
         if is_thumbs_db(rel):
             return Extra("thumbnail", group=group)
