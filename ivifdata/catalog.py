@@ -97,19 +97,19 @@ class ScanResult:
         return written
 
     def summary(self) -> pd.DataFrame:
-        """Per dataset: layout, images, sources, extras, pairs and problems (counts)."""
+        """Per dataset name: layout(s), root(s), and counts of sources, extras, pairs, problems."""
         rows = []
-        for ds in self.datasets.itertuples(index=False):
-            imgs = self.images[self.images["dataset"] == ds.dataset]
+        for dataset, roots in self.datasets.groupby("dataset", sort=True):
+            imgs = self.images[self.images["dataset"] == dataset]
             rows.append(
                 {
-                    "dataset": ds.dataset,
-                    "layout": ds.layout,
-                    "root": ds.root,
+                    "dataset": dataset,
+                    "layout": ",".join(sorted(set(roots["layout"]))),
+                    "root": ",".join(roots["root"]),
                     "sources": int((imgs["modality"] != "extra").sum()),
                     "extras": int((imgs["modality"] == "extra").sum()),
-                    "pairs": int((self.pairs["dataset"] == ds.dataset).sum()),
-                    "problems": int((self.problems["dataset"] == ds.dataset).sum()),
+                    "pairs": int((self.pairs["dataset"] == dataset).sum()),
+                    "problems": int((self.problems["dataset"] == dataset).sum()),
                 }
             )
         other = int((self.problems["dataset"] == "").sum())
@@ -153,6 +153,47 @@ def _run_probes(tasks: list[tuple[str, bool]], workers: int, progress: bool) -> 
         return list(tqdm(pool.map(probe_task, tasks, chunksize=chunk), **bar))
 
 
+def _dataset_roots(root: Path, layout: str | None) -> list[tuple[str, Path]]:
+    """``(layout, dataset root)`` pairs to scan, deepest root first (see :func:`scan`)."""
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    if layout is not None:
+        if layout not in LAYOUTS:
+            raise KeyError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+        return [(layout, root)]
+    roots = detect(root)
+    if not roots:
+        raise LayoutNotFoundError(no_layout_message(root))
+    return sorted(roots, key=lambda item: len(item[1].parts), reverse=True)
+
+
+def _catalog_row(rel: str, dataset: str, verdict: Source | Extra, probe: Probe) -> dict:
+    """One ``images`` row from a file's layout verdict and what reading it gave."""
+    is_source = isinstance(verdict, Source)
+    return {
+        "path": rel,
+        "dataset": dataset,
+        "split": verdict.split,
+        "group": verdict.group,
+        "key": verdict.key,
+        "modality": verdict.band if is_source else "extra",
+        "reason": "" if is_source else verdict.reason,
+        "illumination": verdict.illumination if is_source else "",
+        **{k: v for k, v in probe.as_dict().items() if k in IMAGE_COLUMNS},
+    }
+
+
+def _images_frame(rows: list[dict]) -> pd.DataFrame:
+    """The ``images`` table, sorted by path, with nullable integer/boolean columns."""
+    images = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+    for col in ("width", "height", "channels", "bit_depth", "bytes"):
+        images[col] = images[col].astype("Int64")
+    images["gray_in_3ch"] = images["gray_in_3ch"].astype("boolean")
+    return images.sort_values("path", ignore_index=True)
+
+
 def scan(
     root: str | Path,
     layout: str | None = None,
@@ -175,31 +216,17 @@ def scan(
     root = Path(root)
     if check not in CHECKS[:2]:
         raise ValueError(f"check must be 'decode' or 'header', got {check!r}")
-    if not root.exists():
-        raise FileNotFoundError(f"{root}: no such folder")
-    if not root.is_dir():
-        raise NotADirectoryError(f"{root}: not a folder")
-    if layout is not None:
-        if layout not in LAYOUTS:
-            raise KeyError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
-        roots = [(layout, root)]
-    else:
-        roots = detect(root)
-        if not roots:
-            raise LayoutNotFoundError(no_layout_message(root))
-    roots.sort(key=lambda item: len(item[1].parts), reverse=True)
-
+    roots = _dataset_roots(root, layout)
+    dataset_of_root = {droot: LAYOUTS[name].dataset_name(droot) for name, droot in roots}
     files, walk_problems = walk_files(root)
     problems: list[tuple[str, str, str, str]] = []
-    dataset_of_root = {droot: LAYOUTS[name].dataset_name(droot) for name, droot in roots}
     for wp in walk_problems:
         owner = _owner(wp.path, roots)
-        problems.append(
-            (_posix(wp.path, root), dataset_of_root[owner[1]] if owner else "", wp.kind, wp.message)
-        )
+        dataset = dataset_of_root[owner[1]] if owner else ""
+        problems.append((_posix(wp.path, root), dataset, wp.kind, wp.message))
 
     pending: list[tuple[str, str, Source | Extra]] = []  # (rel path, dataset, assignment)
-    tasks: list[tuple[str, str]] = []
+    tasks: list[tuple[str, str]] = []  # (absolute path, check) for the probes
     for path in files:
         rel = _posix(path, root)
         owner = _owner(path, roots)
@@ -225,25 +252,9 @@ def scan(
     ):
         if probe.error_kind:
             problems.append((rel, dataset, probe.error_kind, probe.error))
-            continue
-        is_source = isinstance(verdict, Source)
-        rows.append(
-            {
-                "path": rel,
-                "dataset": dataset,
-                "split": verdict.split,
-                "group": verdict.group,
-                "key": verdict.key,
-                "modality": verdict.band if is_source else "extra",
-                "reason": "" if is_source else verdict.reason,
-                "illumination": verdict.illumination if is_source else "",
-                **{k: v for k, v in probe.as_dict().items() if k in IMAGE_COLUMNS},
-            }
-        )
-    images = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
-    for col in ("width", "height", "channels", "bit_depth", "bytes"):
-        images[col] = images[col].astype("Int64")
-    images["gray_in_3ch"] = images["gray_in_3ch"].astype("boolean")
+        else:
+            rows.append(_catalog_row(rel, dataset, verdict, probe))
+    images = _images_frame(rows)
     pairs, pair_problems = build_pairs(images)
     problems.extend(pair_problems)
     problem_frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).sort_values(
@@ -258,7 +269,7 @@ def scan(
     )
     return ScanResult(
         root=root,
-        images=images.sort_values("path", ignore_index=True),
+        images=images,
         pairs=pairs.reindex(columns=PAIR_COLUMNS),
         problems=problem_frame,
         datasets=datasets,
