@@ -35,6 +35,8 @@ IMAGE_COLUMNS = [
     "bytes",
     "sha256",
 ]
+_INT_COLUMNS = ("width", "height", "channels", "bit_depth", "bytes")
+_BOOL_TEXT = {"True": True, "False": False, "": None}
 PROBLEM_COLUMNS = ["path", "dataset", "kind", "message"]
 DATASET_COLUMNS = ["dataset", "layout", "root"]
 
@@ -95,6 +97,32 @@ class ScanResult:
             os.replace(tmp, target)
             written.append(target)
         return written
+
+    @classmethod
+    def read(cls, outdir: str | Path, root: str | Path = ".") -> ScanResult:
+        """Load the tables written by :meth:`write` back with their dtypes (empty text stays
+        ``""``, integers ``Int64``, ``gray_in_3ch`` nullable boolean)."""
+        outdir = Path(outdir)
+        frames = {}
+        for name, columns in (
+            ("catalog.csv", IMAGE_COLUMNS),
+            ("pairs.csv", PAIR_COLUMNS),
+            ("problems.csv", PROBLEM_COLUMNS),
+            ("datasets.csv", DATASET_COLUMNS),
+        ):
+            frame = pd.read_csv(outdir / name, dtype=str, keep_default_na=False)
+            frames[name] = frame.reindex(columns=columns)
+        images = frames["catalog.csv"]
+        for col in _INT_COLUMNS:
+            images[col] = pd.to_numeric(images[col].replace("", None)).astype("Int64")
+        images["gray_in_3ch"] = images["gray_in_3ch"].map(_BOOL_TEXT).astype("boolean")
+        return cls(
+            root=Path(root),
+            images=images,
+            pairs=frames["pairs.csv"],
+            problems=frames["problems.csv"],
+            datasets=frames["datasets.csv"],
+        )
 
     def summary(self) -> pd.DataFrame:
         """Per dataset name: layout(s), root(s), and counts of sources, extras, pairs, problems."""
@@ -188,7 +216,7 @@ def _catalog_row(rel: str, dataset: str, verdict: Source | Extra, probe: Probe) 
 def _images_frame(rows: list[dict]) -> pd.DataFrame:
     """The ``images`` table, sorted by path, with nullable integer/boolean columns."""
     images = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
-    for col in ("width", "height", "channels", "bit_depth", "bytes"):
+    for col in _INT_COLUMNS:
         images[col] = images[col].astype("Int64")
     images["gray_in_3ch"] = images["gray_in_3ch"].astype("boolean")
     return images.sort_values("path", ignore_index=True)

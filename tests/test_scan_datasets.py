@@ -241,3 +241,15 @@ def test_header_check_agrees_with_decode_except_gray(subset):
     differ = set(fast.index[fast["channels"] != full["channels"]])
     assert differ == {"llvip/infrared/train/010001.jpg", "tno/DHV_images/wall/IR_163rad.bmp"}
     assert fast["gray_in_3ch"].isna().all()
+
+
+def test_written_tables_read_back_identical(subset, tmp_path):
+    from ivifdata.catalog import ScanResult
+
+    subset.write(tmp_path)
+    back = ScanResult.read(tmp_path)
+    pd.testing.assert_frame_equal(back.images, subset.images)
+    pd.testing.assert_frame_equal(back.pairs, subset.pairs)
+    pd.testing.assert_frame_equal(back.problems, subset.problems)
+    assert back.images["width"].dtype == "Int64" and back.images["gray_in_3ch"].dtype == "boolean"
+    assert not list(tmp_path.glob(".*tmp*"))  # no temp files left behind
