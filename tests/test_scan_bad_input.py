@@ -43,6 +43,8 @@ def bad_tree(tmp_path):
     (root / "ir" / "sub").mkdir()
     os.symlink(root, root / "ir" / "sub" / "loop")  # root/ir/sub/loop -> root
     os.symlink(root / "missing.png", root / "vi" / "dangling.png")
+    os.symlink(root / "ir" / "b.png", root / "ir" / "a.png")  # two links pointing at each other
+    os.symlink(root / "ir" / "a.png", root / "ir" / "b.png")
     (root / "vi" / "nothing_here").mkdir()
     return root
 
@@ -56,7 +58,8 @@ def test_bad_files_reported_rest_catalogued(bad_tree):
         "ir/corrupt.png": ("corrupt image", "corrupt"),
         "ir/text.jpg": ("not an image", "not an image"),
         "ir/sub/loop": ("symlink loop", "symlink loop"),
-        "vi/dangling.png": ("broken symlink", "broken symlink"),
+        "vi/dangling.png": ("broken symlink", "missing.png"),
+        "ir/a.png": ("symlink loop", "symlink loop"),
         "vi/nothing_here": ("empty folder", "empty folder"),
     }
     for path, (kind, words) in expect.items():
