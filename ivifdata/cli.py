@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from ivifdata.catalog import ERROR_KINDS, LayoutNotFoundError, scan
 from ivifdata.layouts import LAYOUTS
+
+#: How many unusable files are listed on the terminal (all are in problems.csv).
+MAX_LISTED = 20
 
 
 @click.group()
@@ -52,13 +56,17 @@ def scan_command(root: Path, layout: str | None, workers: int, check: str, outdi
     click.echo(f"wrote {outdir}/catalog.csv, pairs.csv, problems.csv")
 
 
-def _echo_problems(problems) -> None:
+def _echo_problems(problems: pd.DataFrame) -> None:
+    """Count problems by kind; list the unusable files (stderr)."""
     if not len(problems):
         return
     counts = problems["kind"].value_counts().sort_index()
     click.echo("problems: " + ", ".join(f"{k} {n}" for k, n in counts.items()), err=True)
-    for row in problems[problems["kind"].isin(ERROR_KINDS)].head(20).itertuples(index=False):
-        click.echo(f"  {row.path}: {row.kind}: {row.message}", err=True)
+    errors = problems[problems["kind"].isin(ERROR_KINDS)]
+    for row in errors.head(MAX_LISTED).itertuples(index=False):
+        click.echo(f"  {row.path}: {row.message}", err=True)
+    if len(errors) > MAX_LISTED:
+        click.echo(f"  ... and {len(errors) - MAX_LISTED} more (see problems.csv)", err=True)
 
 
 if __name__ == "__main__":
