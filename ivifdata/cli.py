@@ -34,7 +34,7 @@ def main() -> None:
     default="decode",
     show_default=True,
     help="decode: decode every pixel (finds any corrupt image). header: verify headers and PNG "
-    "CRCs only, ~20x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
+    "CRCs only, ~15x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
 )
 @click.option(
     "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
