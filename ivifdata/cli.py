@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ivifdata.build_cli import BUILD_COMMANDS
 from ivifdata.catalog import ERROR_KINDS, LayoutNotFoundError, scan
 from ivifdata.layouts import LAYOUTS
 
@@ -52,6 +53,9 @@ def _echo_problems(problems) -> None:
     for row in problems[problems["kind"].isin(ERROR_KINDS)].head(20).itertuples(index=False):
         click.echo(f"  {row.path}: {row.kind}: {row.message}", err=True)
 
+
+for _command in BUILD_COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

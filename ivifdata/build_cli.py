@@ -1,0 +1,54 @@
+"""Click commands ``build``, ``verify`` and ``inspect`` (registered on ``ivifdata.cli.main``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from ivifdata.build import BuildError, build
+from ivifdata.recipe import RecipeError, load_recipe
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(message, err=True)
+    raise SystemExit(code)
+
+
+@click.command("build")
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key."
+)
+def build_command(
+    recipe_path: Path, outdir: Path, workers: int, overrides: tuple[str, ...]
+) -> None:
+    """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build)."""
+    bars: dict[str, tqdm] = {}
+
+    def progress(phase: str, count: int) -> None:
+        if phase not in bars:
+            bars[phase] = tqdm(desc=phase, unit="item", leave=False)
+        bars[phase].update(count)
+
+    try:
+        recipe = load_recipe(recipe_path, overrides)
+        record = build(recipe, outdir, workers=workers, progress=progress)
+    except RecipeError as exc:
+        _fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except BuildError as exc:
+        _fail(str(exc))
+    finally:
+        for bar in bars.values():
+            bar.close()
+    state = "resumed and finished" if record["resumed"] else "built"
+    click.echo(f"{state} {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}")
+
+
+#: the commands ``ivifdata.cli`` registers on its group.
+BUILD_COMMANDS = [build_command]
