@@ -50,5 +50,48 @@ def build_command(
     click.echo(f"{state} {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}")
 
 
+@click.command("verify")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+def verify_command(outdir: Path) -> None:
+    """Re-hash and decode every shard of the build in OUTDIR; exit 1 on any damage."""
+    from ivifdata.verify import verify
+
+    if not outdir.is_dir():
+        _fail(f"{outdir}: not a folder")
+    problems, counts = verify(outdir)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        _fail(f"{outdir}: {len(problems)} problem(s) found", code=1)
+    click.echo(
+        f"{outdir}: OK ({counts['indexes']} indexes, {counts['shards']} shards, "
+        f"{counts['samples']} samples re-hashed and decoded)"
+    )
+
+
+@click.command("inspect")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--contact-sheet",
+    "sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save a PNG of sampled pairs (IR left, VIS right).",
+)
+@click.option("--pairs", "count", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--epoch", type=click.IntRange(min=0), default=0, show_default=True)
+def inspect_command(outdir: Path, sheet: Path | None, count: int, epoch: int) -> None:
+    """Print a summary of the build in OUTDIR (and optionally save a contact sheet)."""
+    from ivifdata.inspection import save_contact_sheet, summary
+
+    try:
+        lines = summary(outdir)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"{outdir}: not a finished ivifdata build ({exc})")
+    click.echo("\n".join(lines))
+    if sheet is not None:
+        save_contact_sheet(outdir, sheet, count, epoch)
+        click.echo(f"contact sheet of {count} pairs of epoch {epoch}: {sheet}")
+
+
 #: the commands ``ivifdata.cli`` registers on its group.
-BUILD_COMMANDS = [build_command]
+BUILD_COMMANDS = [build_command, verify_command, inspect_command]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -126,23 +127,33 @@ class EpochSampler:
             return min(self.pairs_per_epoch, self.set_size)
         return self.pairs_per_epoch
 
-    def _permutation(self, epoch: int, pass_index: int) -> Permutation:
-        return Permutation(self.set_size, (self.seed, epoch, pass_index))
-
-    def pair_numbers(self, epoch: int, start: int, stop: int) -> np.ndarray:
-        """Pair numbers ``k`` at epoch positions ``start .. stop-1`` (int64 array)."""
-        if not 0 <= start <= stop <= self.epoch_length:
-            raise IndexError(f"positions [{start}, {stop}) outside [0, {self.epoch_length})")
+    def pair_numbers(self, epoch: int, positions: np.ndarray) -> np.ndarray:
+        """Pair numbers ``k`` (int64 array) at the given epoch positions (int array)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if positions.size and (positions.min() < 0 or positions.max() >= self.epoch_length):
+            raise IndexError(f"epoch positions must lie in [0, {self.epoch_length})")
         if epoch < 0:
             raise ValueError("epoch must be >= 0")
-        positions = np.arange(start, stop, dtype=np.int64)
         passes, offsets = np.divmod(positions, self.set_size)
+        first, last = (int(passes.min()), int(passes.max())) if passes.size else (0, -1)
+        if first == last:
+            return _permutation(self.set_size, self.seed, epoch, first)(offsets)
         out = np.empty_like(positions)
-        for p in np.unique(passes):
+        for p in range(first, last + 1):
             sel = passes == p
-            out[sel] = self._permutation(epoch, int(p))(offsets[sel])
+            out[sel] = _permutation(self.set_size, self.seed, epoch, p)(offsets[sel])
         return out
+
+    def pairs_at(self, epoch: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(IR bank index i, VIS bank index j) at the given epoch positions."""
+        return self.pair_set.decode(self.pair_numbers(epoch, positions), self.n)
 
     def pairs(self, epoch: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """(IR bank index i, VIS bank index j) at epoch positions ``start .. stop-1``."""
-        return self.pair_set.decode(self.pair_numbers(epoch, start, stop), self.n)
+        return self.pairs_at(epoch, np.arange(start, stop, dtype=np.int64))
+
+
+@lru_cache(maxsize=64)
+def _permutation(size: int, seed: int, epoch: int, pass_index: int) -> Permutation:
+    """The permutation of pass ``pass_index`` of ``epoch`` (cached: keys are derived once)."""
+    return Permutation(size, (seed, epoch, pass_index))
