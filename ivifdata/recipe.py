@@ -119,7 +119,7 @@ SCHEMA: dict[str, Any] = {
         "min_std": Field("number", 0.0, minimum=0.0, doc="flat-patch filter, gray levels 0-255"),
     },
     "subset": {
-        "n": Field("n", doc='patches in the bank (N), or "all"'),
+        "n": Field("n", minimum=1, doc='patches in the bank (N), or "all"'),
         "seed": Field("int", 0, minimum=0, doc="seed of the subset draw"),
     },
     "pairing": {
@@ -145,7 +145,8 @@ PATH_KEYS = ("data_dir", "ir.root", "vis.root", "ir.list", "vis.list")
 def _walk(schema: dict[str, Any], data: Any, prefix: str, problems: list[str]) -> dict[str, Any]:
     """Validate ``data`` against ``schema``; return it with defaults filled."""
     if not isinstance(data, dict):
-        problems.append(f"{prefix or 'recipe'}: must be a mapping, got {type(data).__name__}")
+        where = prefix.rstrip(".") or "recipe"
+        problems.append(f"{where}: must be a mapping, got {type(data).__name__}")
         return {}
     out: dict[str, Any] = {}
     for key in data:
@@ -180,7 +181,11 @@ def _schema_field(dotted: str) -> Field | None:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"pairing.mode=unpaired"`` -> ``("pairing.mode", "unpaired")``; values are YAML."""
+    """``"pairing.mode=unpaired"`` -> ``("pairing.mode", "unpaired")``.
+
+    Values are read as YAML (``12`` is an int, ``true`` a bool); text that is not valid YAML
+    (``*.bmp``) is taken as a string.
+    """
     if "=" not in text:
         raise RecipeError([f"--set {text!r}: expected KEY=VALUE"], "--set")
     key, raw = text.split("=", 1)
@@ -189,8 +194,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise RecipeError([f"{key}: unknown key (from --set {text!r})"], "--set")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise RecipeError([f"{key}: value {raw!r} is not valid YAML ({exc})"], "--set") from None
+    except yaml.YAMLError:
+        value = raw
     if key in PATH_KEYS and isinstance(value, str) and not value.startswith(PACKAGE_PREFIX):
         value = str(Path(value).expanduser().resolve())
     return key, value

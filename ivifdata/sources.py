@@ -84,7 +84,10 @@ def _filter(
         rows = rows[rows[col].fillna("") != ""]
     if rows.empty:
         raise RecipeError(
-            [f"{band}.root: no {'+'.join(needed)} image found under {recipe.source_root(band)}"],
+            [
+                f"{band}.root: no {'+'.join(needed)} image found under "
+                f"{recipe.source_root(band)} (layout {spec['layout'] or 'auto-detected'})"
+            ],
             recipe.source,
         )
     for key in ("split", "dataset"):
@@ -93,7 +96,7 @@ def _filter(
             continue
         kept = rows[rows[key].isin(wanted)]
         if kept.empty:
-            found = ", ".join(sorted(set(rows[key].astype(str)))) or "none"
+            found = ", ".join(v or "(none)" for v in sorted(set(rows[key].astype(str))))
             raise RecipeError(
                 [f"{band}.{key}: no {band} image has {key} in {wanted} (found: {found})"],
                 recipe.source,
