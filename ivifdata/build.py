@@ -31,6 +31,7 @@ from ivifdata.patches import PatchGrid, Selection, select_patches
 from ivifdata.recipe import Recipe, RecipeError
 from ivifdata.sources import SourceSet, resolve_sources
 from ivifdata.tarshards import (
+    PARTIAL_SUFFIX,
     index_document,
     member_offsets,
     read_index,
@@ -138,6 +139,8 @@ def _prepare_outdir(outdir: Path, digest: str) -> tuple[bool, dict | None]:
         raise BuildError(f"{outdir}: holds a finished build of another recipe or source data")
     if plan_path.exists():
         if json.loads(plan_path.read_text()).get("plan_digest") == digest:
+            for leftover in outdir.glob(f"*{PARTIAL_SUFFIX}"):  # files a kill cut short
+                leftover.unlink()
             return True, None
         raise BuildError(
             f"{outdir}: holds an unfinished build of another recipe; remove it or choose "
