@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ivifdata.build import INDEX_FILE, sampler_from_index
-from ivifdata.tarshards import iter_shard, read_index, write_json_atomic
+from ivifdata.tarshards import iter_samples, read_index, write_json_atomic
 
 CACHE_DIR = "cache"
 #: a process hands its pages of the cache back to the page cache after touching this many
@@ -76,26 +76,29 @@ class PatchBank:
         self._sources: list[dict[str, Any]] | None = None
 
     def _decode_all(self) -> None:
+        """Decode every shard, in bank order, into the ``.npy`` cache (sequential writes: the
+        pages go to the OS page cache, not to this process's resident memory)."""
         partial = self.cache_path.with_name(f"{self.cache_path.name}.{os.getpid()}.partial")
-        shape = (self.n, 2, self.size, self.size)
-        array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+        header = {
+            "descr": "|u1",
+            "fortran_order": False,
+            "shape": (self.n, 2, self.size, self.size),
+        }
         sources: list[dict[str, Any]] = []
-        k = 0
-        for entry in self.index["shardlist"]:
-            shard = self.outdir / entry["url"]
-            for key, field, data in iter_shard(shard):
-                where = f"{shard}:{key}.{field}"
-                if field == "json":
-                    meta = json.loads(data)
+        with open(partial, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for entry in self.index["shardlist"]:
+                shard = self.outdir / entry["url"]
+                for key, fields in iter_samples(shard):
+                    for field in ("ir.png", "vis.png"):
+                        where = f"{shard}:{key}.{field}"
+                        handle.write(decode_png(fields[field], self.size, where).tobytes())
+                    meta = json.loads(fields["json"])
                     sources.append({"ir": meta["ir"], "vis": meta["vis"]})
-                    k += 1
-                else:
-                    band = {"ir.png": 0, "vis.png": 1}[field]
-                    array[k, band] = decode_png(data, self.size, where)
-        if k != self.n:
-            raise ValueError(f"{self.outdir}: the shards hold {k} patches, the index says {self.n}")
-        array.flush()
-        del array
+        if len(sources) != self.n:
+            raise ValueError(
+                f"{self.outdir}: the shards hold {len(sources)} patches, the index says {self.n}"
+            )
         write_json_atomic(self.sources_path, sources)
         os.replace(partial, self.cache_path)
 

@@ -57,19 +57,21 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def commit(partial: Path, final: Path) -> None:
-    """fsync ``partial`` and rename it to ``final`` (atomic on one file system)."""
-    with open(partial, "rb") as handle:
-        os.fsync(handle.fileno())
+def commit(partial: Path, final: Path, durable: bool = True) -> None:
+    """Rename ``partial`` to ``final`` (atomic on one file system); fsync it first when
+    ``durable`` (outputs; working files only need to survive a killed process)."""
+    if durable:
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
     os.replace(partial, final)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a ``.partial`` file and an atomic rename."""
     path = Path(path)
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
     partial.write_bytes(data)
-    commit(partial, path)
+    commit(partial, path, durable)
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
@@ -130,6 +132,22 @@ def iter_shard(path: str | Path) -> Iterator[tuple[str, str, bytes]]:
             handle = archive.extractfile(member)
             assert handle is not None
             yield key, field, handle.read()
+
+
+def iter_samples(path: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """The samples of the tar ``path`` as ``(key, {field: bytes})`` (consecutive members with
+    one key); ValueError when a field repeats within a sample."""
+    key, fields = None, {}
+    for k, field, data in iter_shard(path):
+        if k != key:
+            if key is not None:
+                yield key, fields
+            key, fields = k, {}
+        if field in fields:
+            raise ValueError(f"{path}: sample {k} has field {field} twice")
+        fields[field] = data
+    if key is not None:
+        yield key, fields
 
 
 def index_document(name: str, shards: list[dict[str, Any]], info: dict[str, Any]) -> dict:

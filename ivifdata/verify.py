@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from ivifdata.build import INDEX_FILE, RECORD_FILE, WORK_DIR
 from ivifdata.loader import decode_png
-from ivifdata.tarshards import PARTIAL_SUFFIX, iter_shard, read_index, sha256_file
+from ivifdata.tarshards import PARTIAL_SUFFIX, iter_samples, read_index, sha256_file
 
 PNG_FIELDS = ("ir.png", "vis.png")
 FIELDS = {*PNG_FIELDS, "json"}
-
-
-def _samples(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Group the members of a shard into samples (consecutive members with one key)."""
-    key, fields = None, {}
-    for k, field, data in iter_shard(path):
-        if k != key:
-            if key is not None:
-                yield key, fields
-            key, fields = k, {}
-        if field in fields:
-            raise ValueError(f"{path}: sample {k} has field {field} twice")
-        fields[field] = data
-    if key is not None:
-        yield key, fields
 
 
 def _check_shard(outdir: Path, entry: dict, size: int, kind: str) -> list[str]:
@@ -41,7 +25,7 @@ def _check_shard(outdir: Path, entry: dict, size: int, kind: str) -> list[str]:
         problems.append(f"{path}: sha256 differs from the index (the file changed)")
     count = 0
     try:
-        for key, fields in _samples(path):
+        for key, fields in iter_samples(path):
             count += 1
             if set(fields) != FIELDS:
                 problems.append(f"{path}:{key}: fields {sorted(fields)} != {sorted(FIELDS)}")
