@@ -70,7 +70,7 @@ def throughput(pairs: int, workers: int) -> None:
         plain_s, patches = plain_loop(root)
         recipe = validate(recipe_data(root, "all", "strict", 1), root)
         start = time.perf_counter()
-        record = build(recipe, Path(tmp) / "out", workers=workers)
+        record = build(recipe, Path(tmp) / "out", workers=workers).record
         total_s = time.perf_counter() - start
         t = record["timings_s"]
         patch_s = t["patches_s"] + t["bank_s"]
@@ -114,7 +114,7 @@ from benchmarks.build import recipe_data
 from ivifdata.build import build
 from ivifdata.recipe import validate
 root = Path(sys.argv[1])
-record = build(validate(recipe_data(root, 100_000, "arbitrary"), root), sys.argv[2])
+record = build(validate(recipe_data(root, 100_000, "arbitrary"), root), sys.argv[2]).record
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"peak_gib": peak, "n": record["n"], "timings": record["timings_s"]}))
 """

@@ -23,8 +23,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import ivifdata
 from ivifdata.pairsets import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
@@ -368,12 +366,20 @@ def sampler_from_index(index: dict[str, Any], seed: int | None = None) -> EpochS
     )
 
 
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What :func:`build` did (``built``, ``resumed`` or ``up to date``) and the build record."""
+
+    state: str
+    record: dict[str, Any]
+
+
 def build(
     recipe: Recipe, outdir: str | Path, workers: int = 1, progress: Progress | None = None
-) -> dict[str, Any]:
-    """Build (or resume, or confirm) ``recipe`` into ``outdir``; return the build record.
-
-    ``progress(phase, count)`` is called after each staged image, shard and pair shard.
+) -> BuildOutcome:
+    """Build ``recipe`` into ``outdir``, resume an interrupted build there, or confirm that it
+    is complete. ``progress(phase, count)`` is called after each staged image, bank shard and
+    pair shard.
     """
     outdir = Path(outdir)
     timings: dict[str, float] = {}
@@ -382,7 +388,7 @@ def build(
     timings["plan_s"] = time.perf_counter() - clock
     resumed, record = _prepare_outdir(outdir, plan.digest)
     if record is not None:
-        return record
+        return BuildOutcome("up to date", record)
     work = outdir / WORK_DIR
     clock = time.perf_counter()
     try:
@@ -433,10 +439,4 @@ def build(
     }
     write_json_atomic(outdir / RECORD_FILE, record)
     shutil.rmtree(work, ignore_errors=True)
-    return record
-
-
-def bank_size_bytes(outdir: Path) -> int:
-    """Total bytes of the bank shards listed in ``outdir/index.json``."""
-    index = read_index(outdir / INDEX_FILE)
-    return int(np.sum([e["filesize"] for e in index["shardlist"]]))
+    return BuildOutcome("resumed" if resumed else "built", record)

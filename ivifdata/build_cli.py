@@ -38,7 +38,7 @@ def build_command(
 
     try:
         recipe = load_recipe(recipe_path, overrides)
-        record = build(recipe, outdir, workers=workers, progress=progress)
+        outcome = build(recipe, outdir, workers=workers, progress=progress)
     except RecipeError as exc:
         _fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))
     except BuildError as exc:
@@ -46,8 +46,10 @@ def build_command(
     finally:
         for bar in bars.values():
             bar.close()
-    state = "resumed and finished" if record["resumed"] else "built"
-    click.echo(f"{state} {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}")
+    record = outcome.record
+    click.echo(
+        f"{outcome.state}: {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}"
+    )
 
 
 @click.command("verify")

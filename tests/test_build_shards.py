@@ -161,16 +161,16 @@ def test_build_killed_then_resumed_ends_byte_identical(reference, tmp_path, kill
     problems, _ = verify(out)
     assert problems and "unfinished build" in problems[0]
     (out / "patches-000003.tar.partial").write_bytes(b"half a shard")  # killed mid-write
-    record = build(load_recipe(SAMPLE, SMALL), out)
-    assert record["resumed"] is True
+    outcome = build(load_recipe(SAMPLE, SMALL), out)
+    assert outcome.state == "resumed" and outcome.record["resumed"] is True
     assert _digests(out) == ref
 
 
 def test_outdir_with_another_build_is_refused(reference, tmp_path):
     with pytest.raises(BuildError, match="another recipe"):
         build(load_recipe(SAMPLE, [*SMALL, "subset.n=40"]), reference)
-    record = build(load_recipe(SAMPLE, SMALL), reference)  # same recipe: already complete
-    assert record["n"] == 48
+    outcome = build(load_recipe(SAMPLE, SMALL), reference)  # same recipe: already complete
+    assert outcome.state == "up to date" and outcome.record["n"] == 48
     (tmp_path / "junk.txt").write_text("x")
     with pytest.raises(BuildError, match="not empty"):
         build(load_recipe(SAMPLE), tmp_path)
@@ -211,4 +211,6 @@ def test_inspect_prints_a_summary_and_a_contact_sheet(reference, tmp_path):
 def test_cli_build_runs_the_sample_recipe(tmp_path):
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
-    assert "built" in result.output and "48 patches" in result.output
+    assert result.stdout.startswith("built:") and "48 patches" in result.output
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0 and result.stdout.startswith("up to date:")
