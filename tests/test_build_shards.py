@@ -20,7 +20,7 @@ from ivifdata.build import INDEX_FILE, RECORD_FILE, WORK_DIR, BuildError, build
 from ivifdata.cli import main
 from ivifdata.imageio import read_gray
 from ivifdata.pairsets import EpochSampler
-from ivifdata.recipe import load_recipe
+from ivifdata.recipe import RecipeError, load_recipe
 from ivifdata.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def test_same_recipe_gives_byte_identical_shards(reference, tmp_path):
 _KILLER = """
 import os, signal, sys
 from ivifdata.build import build
-from ivifdata.recipe import load_recipe
+from ivifdata.recipe import RecipeError, load_recipe
 calls = 0
 def progress(phase, count):
     global calls
@@ -214,3 +214,87 @@ def test_cli_build_runs_the_sample_recipe(tmp_path):
     assert result.stdout.startswith("built:") and "48 patches" in result.output
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(tmp_path / "o")])
     assert result.exit_code == 0 and result.stdout.startswith("up to date:")
+
+
+def _check_crops(out: Path, root: Path) -> list[dict]:
+    metas = []
+    for sample in wds.WebDataset(
+        sorted(str(p) for p in out.glob("patches-*.tar")), shardshuffle=False
+    ):
+        meta = json.loads(sample["json"])
+        for band in ("ir", "vis"):
+            patch = cv2.imdecode(
+                np.frombuffer(sample[f"{band}.png"], np.uint8), cv2.IMREAD_UNCHANGED
+            )
+            src = meta[band]
+            image = read_gray(root / src["path"])
+            assert np.array_equal(
+                patch, image[src["y"] : src["y"] + 128, src["x"] : src["x"] + 128]
+            )
+        metas.append(meta)
+    return metas
+
+
+def test_ir_and_vis_from_different_datasets_are_drawn_independently(tmp_path):
+    overrides = [
+        "ir.root=package:sample/roadscene",
+        "vis.root=package:sample/msrs",
+        "subset.n=30",
+        "pairing.ratio=3",
+    ]
+    out = tmp_path / "mixed"
+    build(load_recipe(SAMPLE, overrides), out)
+    metas = []
+    for sample in wds.WebDataset(
+        sorted(str(p) for p in out.glob("patches-*.tar")), shardshuffle=False
+    ):
+        meta = json.loads(sample["json"])
+        for band, root in (("ir", "roadscene"), ("vis", "msrs")):
+            patch = cv2.imdecode(
+                np.frombuffer(sample[f"{band}.png"], np.uint8), cv2.IMREAD_UNCHANGED
+            )
+            src = meta[band]
+            image = read_gray(PACKAGE_SAMPLE / root / src["path"])
+            assert np.array_equal(
+                patch, image[src["y"] : src["y"] + 128, src["x"] : src["x"] + 128]
+            )
+        metas.append(meta)
+    assert len(metas) == 30
+    assert all(m["aligned"] is False for m in metas)
+    assert {m["ir"]["dataset"] for m in metas} == {"roadscene"}
+    assert {m["vis"]["dataset"] for m in metas} == {"msrs"}
+    with pytest.raises(RecipeError, match="pairing.mode: strict"):
+        load_recipe(SAMPLE, [*overrides, "pairing.mode=strict"])
+
+
+def test_strict_build_gives_aligned_patches(tmp_path):
+    out = tmp_path / "strict"
+    build(load_recipe(SAMPLE, ["pairing.mode=strict", "pairing.ratio=1", "subset.n=all"]), out)
+    metas = _check_crops(out, PACKAGE_SAMPLE)
+    index = json.loads((out / INDEX_FILE).read_text())["ivifdata"]
+    assert index["n"] == len(metas) and index["pairing"]["set_size"] == len(metas)
+    assert all((m["ir"]["x"], m["ir"]["y"]) == (m["vis"]["x"], m["vis"]["y"]) for m in metas)
+
+
+SHARED = REPO / ".." / "shared" / "data"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+def test_paper_recipes_build_on_the_shared_sample(tmp_path):
+    root = SHARED.resolve()  # --set paths are relative to the current folder: give them whole
+    mixed = [f"ir.root={root}/m3fd", f"vis.root={root}/msrs", "vis.split=test", "subset.n=40"]
+    build(load_recipe(REPO / "manifests" / "m3fd-ir-msrs-vis-aptp.yaml", mixed), tmp_path / "a")
+    metas = [
+        json.loads(s["json"])
+        for s in wds.WebDataset(str(tmp_path / "a" / "patches-000000.tar"), shardshuffle=False)
+    ]
+    assert len(metas) == 40 and {m["ir"]["dataset"] for m in metas} == {"m3fd"}
+    assert {m["vis"]["dataset"] for m in metas} == {"msrs"}
+    msrs = [f"ir.root={root}/msrs", f"vis.root={root}/msrs"]
+    strict = [*msrs, "ir.split=test", "vis.split=test"]
+    build(load_recipe(REPO / "manifests" / "msrs-sptp.yaml", strict), tmp_path / "s")
+    index = json.loads((tmp_path / "s" / INDEX_FILE).read_text())["ivifdata"]
+    assert index["n"] == 8 * 15 and index["pairing"]["mode"] == "strict"  # 8 pairs of 640x480
+    problems, _ = verify(tmp_path / "s")
+    assert problems == []
