@@ -276,7 +276,7 @@ class BankReader:
     def read(self, k: int, field: str) -> bytes:
         sid, offset, size = self.where[(BANK_KEY.format(k), field)]
         if sid not in self.handles:
-            self.handles[sid] = open(self.outdir / self.urls[sid], "rb")  # noqa: SIM115
+            self.handles[sid] = open(self.outdir / self.urls[sid], "rb")
         handle = self.handles[sid]
         handle.seek(offset)
         return handle.read(size)

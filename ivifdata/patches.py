@@ -202,7 +202,7 @@ class Selection:
         """The PNG bytes of patch ``k``, one per band; ``handles`` caches open stage files."""
         sid = int(self.stage[k])
         if sid not in handles:
-            handles[sid] = open(self.stage_files[sid], "rb")  # noqa: SIM115 (closed by caller)
+            handles[sid] = open(self.stage_files[sid], "rb")
         handle = handles[sid]
         handle.seek(int(self.offsets[k]))
         return [handle.read(int(n)) for n in self.lengths[k]]

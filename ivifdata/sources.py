@@ -102,7 +102,7 @@ def _filter(
                 recipe.source,
             )
         rows = kept
-    path_col = band if band in needed else needed[0]
+    path_col = band
     if spec["match"] is not None:
         rows = rows[[fnmatchcase(p, spec["match"]) for p in rows[path_col]]]
         if rows.empty:
