@@ -129,13 +129,15 @@ def test_cli_reports_recipe_errors_with_exit_2_and_writes_nothing(tmp_path):
 
 def test_source_filters_select_images(tmp_path):
     listing = tmp_path / "list.txt"
-    listing.write_text("# two pairs\nmsrs/test/ir/00004N.png\nroadscene/cropinfrared/FLIR_00006.jpg\n")
+    listing.write_text(
+        "# two pairs\nmsrs/test/ir/00004N.png\nroadscene/cropinfrared/FLIR_00006.jpg\n"
+    )
     keys = [f"ir.list={listing}", f"vis.list={listing}", "subset.n=4"]
     plan = plan_build(load_recipe(SAMPLE, keys))
     assert [u.rel[0] for u in plan.source_sets[0].units] == [
         "msrs/test/ir/00004N.png",
         "roadscene/cropinfrared/FLIR_00006.jpg",
     ]
-    plan = plan_build(load_recipe(SAMPLE, ["ir.match=msrs/*", "vis.match=msrs/*"]))
+    plan = plan_build(load_recipe(SAMPLE, ["ir.match=msrs/*", "vis.match=msrs/*", "subset.n=32"]))
     assert {u.dataset for u in plan.source_sets[0].units} == {"msrs"}
     assert plan.grids[0].total == 4 * 4 * 2  # 320x240 crops, 128 patches at stride 64
