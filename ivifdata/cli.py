@@ -26,12 +26,20 @@ def main() -> None:
 )
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
+    "--check",
+    type=click.Choice(["decode", "header"]),
+    default="decode",
+    show_default=True,
+    help="decode: decode every pixel (finds any corrupt image). header: verify headers and PNG "
+    "CRCs only, ~20x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
+)
+@click.option(
     "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
 )
-def scan_command(root: Path, layout: str | None, workers: int, outdir: Path) -> None:
+def scan_command(root: Path, layout: str | None, workers: int, check: str, outdir: Path) -> None:
     """Catalog ROOT (one dataset root or a folder of several) into OUT/*.csv."""
     try:
-        result = scan(root, layout=layout, workers=workers, progress=True)
+        result = scan(root, layout=layout, workers=workers, progress=True, check=check)
     except LayoutNotFoundError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,17 @@ class WalkProblem:
     path: Path
     kind: str
     message: str
+
+
+def _bad_link(path: Path) -> WalkProblem:
+    """Why a symlink leads to neither a file nor a folder: a loop of links, or a dead target."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return WalkProblem(path, "symlink loop", "symlink loop (links point at each other)")
+        return WalkProblem(path, "broken symlink", f"broken symlink (-> {os.readlink(path)})")
+    return WalkProblem(path, "not a file", "symlink to something that is not a regular file")
 
 
 def walk_files(root: Path) -> tuple[list[Path], list[WalkProblem]]:
@@ -60,14 +72,15 @@ def walk_files(root: Path) -> tuple[list[Path], list[WalkProblem]]:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = entry.is_file(follow_symlinks=True)
             except OSError as exc:
-                problems.append(WalkProblem(path, "unreadable", f"cannot stat ({exc})"))
+                bad = _bad_link(path) if entry.is_symlink() else None
+                problems.append(bad or WalkProblem(path, "unreadable", f"cannot stat ({exc})"))
                 continue
             if is_dir:
                 visit(path, (*ancestors, real))
             elif is_file:
                 files.append(path)
             elif entry.is_symlink():
-                problems.append(WalkProblem(path, "broken symlink", "broken symlink"))
+                problems.append(_bad_link(path))
             else:
                 problems.append(WalkProblem(path, "not a file", "not a regular file"))
 

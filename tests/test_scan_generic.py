@@ -76,3 +76,25 @@ def test_cli_writes_three_tables(generic_tree, tmp_path):
     assert res.exit_code == 0, res.output
     assert {p.name for p in out.iterdir()} >= {"catalog.csv", "pairs.csv", "problems.csv"}
     assert "generic" in res.output and "unpaired 1" in res.output
+
+
+def test_ambiguous_and_unmatched(generic_tree):
+    _png(generic_tree / "ir" / "a0.bmp")  # second IR file for key a0
+    _png(generic_tree / "stray.png")  # not inside a band folder
+    res = scan(generic_tree)
+    kinds = res.problems.set_index("path")["kind"]
+    assert kinds["ir/a0.png"] == kinds["ir/a0.bmp"] == "ambiguous"
+    assert kinds["vi/a0.jpg"] == "unpaired" and kinds["stray.png"] == "unmatched"
+    assert sorted(res.pairs["key"]) == ["a1", "a2"]
+
+
+def test_m3fd_two_subsets_one_dataset(tmp_path):
+    for subset in ("M3FD_Fusion", "M3FD_Detection"):
+        _png(tmp_path / "M3FD" / subset / "Ir" / "00000.png")
+        _png(tmp_path / "M3FD" / subset / "Vis" / "00000.png", rgb=True)
+    (tmp_path / "M3FD" / "M3FD_Detection" / "Annotation").mkdir()
+    (tmp_path / "M3FD" / "M3FD_Detection" / "Annotation" / "00000.xml").write_text("<a/>")
+    res = scan(tmp_path)
+    assert sorted(res.pairs["pair_id"]) == ["m3fd:M3FD_Detection/00000", "m3fd:M3FD_Fusion/00000"]
+    summary = res.summary().set_index("dataset")
+    assert summary.loc["m3fd", "pairs"] == 2 and summary.loc["m3fd", "problems"] == 1  # the xml

@@ -49,17 +49,13 @@ class GenericLayout(Layout):
     def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
         folders = [p.lower() for p in rel.parts[:-1]]
         hits = [i for i, name in enumerate(folders) if name in BAND_FOLDERS]
-        if not hits:
-            if is_thumbs_db(rel):
-                return Extra("thumbnail", group="/".join(rel.parts[:-1]))
-            return side_file(rel)
-        i = hits[-1]
-        group = "/".join(rel.parts[:i])
-        split = folders[0] if i > 0 and folders[0] in SPLITS else ""
+        band_at = hits[-1] if hits else len(folders)  # the last band folder, if any
+        group = "/".join(rel.parts[:band_at])
+        split = folders[0] if band_at > 0 and folders[0] in SPLITS else ""
         if is_thumbs_db(rel):
             return Extra("thumbnail", split=split, group=group)
         ignored = side_file(rel)
-        if ignored:
+        if ignored or not hits:
             return ignored
-        key = "/".join([*rel.parts[i + 1 : -1], rel.stem])
-        return Source(BAND_FOLDERS[folders[i]], split=split, group=group, key=key)
+        key = "/".join([*rel.parts[band_at + 1 : -1], rel.stem])
+        return Source(BAND_FOLDERS[folders[band_at]], split=split, group=group, key=key)

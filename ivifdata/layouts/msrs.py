@@ -3,7 +3,7 @@
 * split = ``train`` / ``test`` (group = split), key = file stem;
 * the ``D`` / ``N`` suffix is kept as ``illumination`` = day / night;
 * ``detection/{ir,vi}/<n>.png`` (80-image detection subset, no D/N) is split ``detection``;
-  ``detection/labels/*.txt`` and ``Segmentation_labels`` style folders are annotations.
+  ``detection/labels/*.txt`` and ``Segmentation_labels``-style folders are annotations.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from ivifdata.layouts.base import (
 
 SPLITS = ("train", "test", "detection")
 BAND_FOLDERS = {"ir": "ir", "vi": "vis"}
+#: Words in the name of a split's sub-folder holding labels, not sources.
+LABEL_WORDS = ("label", "segmentation")
 _ILLUMINATION = {"d": "day", "n": "night"}
 _STEM = re.compile(r"^\d+([DNdn]?)$")
 
@@ -56,6 +58,6 @@ class MSRSLayout(Layout):
             light = _ILLUMINATION.get(match.group(1).lower(), "") if match else ""
             band = BAND_FOLDERS[parts[1].lower()]
             return Source(band, split=split, group=split, key=rel.stem, illumination=light)
-        if len(parts) >= 3 and "label" in parts[1].lower():
-            return Ignored("annotation (label files)")
+        if len(parts) >= 3 and any(w in parts[1].lower() for w in LABEL_WORDS):
+            return Ignored(f"annotation ({parts[1]}/)")
         return side_file(rel)
