@@ -13,20 +13,28 @@ import numpy as np
 
 
 def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    coarse = rng.integers(0, 256, (height // 32 + 1, width // 32 + 1)).astype(np.float32)
-    smooth = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    noisy = smooth + rng.normal(0.0, 4.0, (height, width)).astype(np.float32)
-    return np.clip(noisy, 0, 255).astype(np.uint8)
+    coarse = rng.integers(0, 240, (height // 32 + 1, width // 32 + 1), dtype=np.uint8)
+    smooth = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+    return smooth + rng.integers(0, 16, (height, width), dtype=np.uint8)  # sensor-like noise
 
 
-def write_pairs(root: Path, count: int, width: int = 640, height: int = 480, seed: int = 0) -> Path:
-    """Write ``count`` pairs ``root/ir/NNNNNN.png`` + ``root/vi/NNNNNN.png``; return ``root``."""
+def write_pairs(
+    root: Path,
+    count: int,
+    width: int = 640,
+    height: int = 480,
+    colour_vis: bool = True,
+    seed: int = 0,
+) -> Path:
+    """Write ``count`` pairs ``root/ir/NNNNNN.png`` + ``root/vi/NNNNNN.png`` (VIS RGB, or gray
+    when ``colour_vis`` is False); return ``root``."""
     rng = np.random.default_rng(seed)
     (root / "ir").mkdir(parents=True, exist_ok=True)
     (root / "vi").mkdir(parents=True, exist_ok=True)
     for k in range(count):
         ir = _texture(rng, height, width)
-        vis = np.stack([_texture(rng, height, width) for _ in range(3)], axis=2)
+        bands = [_texture(rng, height, width) for _ in range(3 if colour_vis else 1)]
+        vis = np.stack(bands, axis=2) if colour_vis else bands[0]
         cv2.imwrite(str(root / "ir" / f"{k:06d}.png"), ir)
         cv2.imwrite(str(root / "vi" / f"{k:06d}.png"), vis)
     return root

@@ -125,7 +125,7 @@ def scale(workdir: Path) -> None:
     root = workdir / "data"
     if not (root / "vi").is_dir() or len(list((root / "vi").iterdir())) < 1250:
         start = time.perf_counter()
-        write_pairs(root, 1250, 1280, 1024)  # 80 patches each: 100,000 candidates
+        write_pairs(root, 1250, 1280, 1024, colour_vis=False)  # 80 patches each: 100,000
         print(f"synthesised 1,250 pairs of 1280x1024 in {time.perf_counter() - start:.0f} s")
     out = workdir / "out"
     start = time.perf_counter()
