@@ -298,3 +298,30 @@ def test_paper_recipes_build_on_the_shared_sample(tmp_path):
     assert index["n"] == 8 * 15 and index["pairing"]["mode"] == "strict"  # 8 pairs of 640x480
     problems, _ = verify(tmp_path / "s")
     assert problems == []
+
+
+def test_subset_is_the_first_n_passing_candidates_of_the_permutation(tmp_path):
+    from ivifdata.build import plan_build
+    from ivifdata.permutation import Permutation
+
+    overrides = ["patch.min_std=30", "subset.n=20", "subset.seed=4"]
+    recipe = load_recipe(SAMPLE, overrides)
+    grid = plan_build(recipe).grids[0]
+    order = Permutation(grid.total, (4, 0))(np.arange(grid.total))
+    unit, ys, xs = grid.locate(order)
+    expected = []
+    for u, y, x in zip(unit.tolist(), ys.tolist(), xs.tolist(), strict=True):
+        crops = [read_gray(p)[y : y + 128, x : x + 128] for p in grid.units[u].paths]
+        if all(c.std() >= 30 for c in crops):
+            expected.append((grid.units[u].rel[0], x, y))
+    assert 20 < len(expected) < grid.total  # the filter rejects some, more than one round runs
+    calls = []
+    build(recipe, tmp_path / "o", progress=lambda phase, n: calls.append(phase))
+    assert calls.count("patches") > len({e[0] for e in expected[:20]})  # several rounds
+    urls = sorted(str(p) for p in (tmp_path / "o").glob("patches-*.tar"))
+    metas = [json.loads(s["json"]) for s in wds.WebDataset(urls, shardshuffle=False)]
+    got = {(m["ir"]["path"], m["ir"]["x"], m["ir"]["y"]) for m in metas}
+    assert got == set(expected[:20])
+    with pytest.raises(RecipeError, match=r"subset\.n: only \d+ of the 140"):
+        build(load_recipe(SAMPLE, ["patch.min_std=30", "subset.n=100"]), tmp_path / "x")
+    assert not (tmp_path / "x").exists()  # the work folder was removed
