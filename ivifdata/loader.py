@@ -35,7 +35,7 @@ from ivifdata.tarshards import iter_samples, read_index, write_json_atomic
 CACHE_DIR = "cache"
 #: a process hands its pages of the cache back to the page cache after touching this many
 #: bytes, so that its resident memory stays bounded for banks larger than RAM budgets.
-RELEASE_BYTES = 256 << 20
+RELEASE_BYTES = 64 << 20
 #: batches whose pairs are drawn in one vectorised call.
 BLOCK_BATCHES = 64
 
@@ -107,6 +107,7 @@ class PatchBank:
         """``(N, 2, S, S)`` uint8 0-255, read-only memory map (opened on first use)."""
         if self._array is None:
             self._array = np.load(self.cache_path, mmap_mode="r")
+            self._array._mmap.madvise(mmap.MADV_RANDOM)  # batches gather scattered patches
         return self._array
 
     def release(self) -> None:
@@ -176,12 +177,14 @@ class PairStream(IterableDataset):
         return i.reshape(positions.shape), j.reshape(positions.shape)
 
     def _tensors(self, i: np.ndarray, j: np.ndarray) -> tuple[torch.Tensor, ...]:
+        # One allocation holds both bands: two separate large buffers would make the allocator
+        # return memory to the OS and fault it back in on every batch.
         array = self.bank.array
-        scale = np.float32(255)
-        ir = np.divide(array[i, 0][:, None], scale, dtype=np.float32)
-        vis = np.divide(array[j, 1][:, None], scale, dtype=np.float32)
-        ids = np.stack([i, j], axis=1)
-        return torch.from_numpy(ir), torch.from_numpy(vis), torch.from_numpy(ids)
+        out = np.empty((2, len(i), 1, self.bank.size, self.bank.size), np.float32)
+        np.divide(array[i, 0][:, None], np.float32(255), out=out[0])
+        np.divide(array[j, 1][:, None], np.float32(255), out=out[1])
+        both = torch.from_numpy(out)
+        return both[0], both[1], torch.from_numpy(np.stack([i, j], axis=1))
 
     def batch(self, g: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Global batch ``g`` of the current epoch: ``(ir, vis, ids)``."""
