@@ -151,7 +151,10 @@ def _prepare_outdir(outdir: Path, digest: str) -> tuple[bool, dict | None]:
     return False, None
 
 
-def _select(plan: Plan, stage_dir: Path, workers: int, progress: Progress | None):
+def _select(
+    plan: Plan, stage_dir: Path, workers: int, progress: Progress | None
+) -> tuple[list[Selection], list[int]]:
+    """The patches of every source set (equal counts) and how many candidates each examined."""
     recipe = plan.recipe
     n = recipe.get("subset.n")
     settings = {
@@ -205,7 +208,9 @@ def _source_info(source_set: SourceSet, selection: Selection, k: int, b: int) ->
     }
 
 
-def _bank_samples(plan: Plan, selections: list[Selection], start: int, stop: int):
+def _bank_samples(
+    plan: Plan, selections: list[Selection], start: int, stop: int
+) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     """Bank entries ``start .. stop-1`` as (key, fields) with ir.png, vis.png, json."""
     handles: list[dict[int, Any]] = [{} for _ in selections]
     try:
