@@ -235,7 +235,7 @@ def scan(
     the dataset roots are detected (``root`` may be one dataset or a folder of several).
     ``workers`` > 1 reads and decodes in that many processes. With ``check="decode"`` (default)
     every image is fully decoded, so corrupt files are found by content; ``check="header"``
-    only verifies headers (and PNG CRCs) -- ~20x faster, but damaged JPEG/BMP/TIFF pixel data
+    only verifies headers (and PNG CRCs) -- ~15x faster, but damaged JPEG/BMP/TIFF pixel data
     is not found and ``gray_in_3ch`` is left empty.
 
     Raises ``FileNotFoundError``/``NotADirectoryError`` for a bad root, ``KeyError`` for an

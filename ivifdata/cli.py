@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from ivifdata.build_cli import BUILD_COMMANDS
 from ivifdata.catalog import ERROR_KINDS, LayoutNotFoundError, scan
 from ivifdata.layouts import LAYOUTS
+
+#: How many unusable files are listed on the terminal (all are in problems.csv).
+MAX_LISTED = 20
 
 
 @click.group()
@@ -31,7 +35,7 @@ def main() -> None:
     default="decode",
     show_default=True,
     help="decode: decode every pixel (finds any corrupt image). header: verify headers and PNG "
-    "CRCs only, ~20x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
+    "CRCs only, ~15x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
 )
 @click.option(
     "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
@@ -53,13 +57,17 @@ def scan_command(root: Path, layout: str | None, workers: int, check: str, outdi
     click.echo(f"wrote {outdir}/catalog.csv, pairs.csv, problems.csv")
 
 
-def _echo_problems(problems) -> None:
+def _echo_problems(problems: pd.DataFrame) -> None:
+    """Count problems by kind; list the unusable files (stderr)."""
     if not len(problems):
         return
     counts = problems["kind"].value_counts().sort_index()
     click.echo("problems: " + ", ".join(f"{k} {n}" for k, n in counts.items()), err=True)
-    for row in problems[problems["kind"].isin(ERROR_KINDS)].head(20).itertuples(index=False):
-        click.echo(f"  {row.path}: {row.kind}: {row.message}", err=True)
+    errors = problems[problems["kind"].isin(ERROR_KINDS)]
+    for row in errors.head(MAX_LISTED).itertuples(index=False):
+        click.echo(f"  {row.path}: {row.message}", err=True)
+    if len(errors) > MAX_LISTED:
+        click.echo(f"  ... and {len(errors) - MAX_LISTED} more (see problems.csv)", err=True)
 
 
 for _command in BUILD_COMMANDS:

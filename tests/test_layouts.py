@@ -159,3 +159,12 @@ def test_tno_mirror_root_without_categories(tmp_path):
     assert assign("tno", "thermal/7400i.bmp") == Source("ir", group="", key="7400")
     assert assign("tno", "visual/7400v.bmp") == Source("vis", group="", key="7400")
     assert assign("tno", "Bosnia/LWIR_B.bmp") == Source("ir", group="Bosnia")
+
+
+def test_msrs_needs_msrs_names_else_generic(tmp_path):
+    for d in ("mine/train/ir", "mine/train/vi", "other/test/ir", "other/test/vi"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "mine/train/ir/img_001.png").touch()
+    (tmp_path / "other/test/ir/00004N.png").touch()
+    found = {p.name: name for name, p in detect(tmp_path)}
+    assert found == {"mine": "generic", "other": "msrs"}

@@ -102,7 +102,9 @@ def test_cli_reports_problems_and_exits_0(bad_tree, tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(main, ["scan", str(bad_tree), "--layout", "generic", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert "ir/corrupt.png: corrupt image" in res.output and "Traceback" not in res.output
+    assert (
+        "ir/corrupt.png: corrupt or truncated image" in res.output and "Traceback" not in res.output
+    )
     assert (out / "problems.csv").read_text().count("\n") == 1 + len(
         scan(bad_tree, layout="generic").problems
     )

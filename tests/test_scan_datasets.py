@@ -226,8 +226,8 @@ def test_shared_catalog_matches_manifest():
 
 
 def test_copy_of_subset_under_another_root_name(tmp_path):
-    """Dataset roots are found by their folder signatures, not by their names."""
-    shutil.copytree(DATA / "msrs", tmp_path / "MSRS-v2")
+    """A renamed MSRS root is still found (folder signature + MSRS file names)."""
+    shutil.copytree(DATA / "msrs", tmp_path / "copy")
     res = scan(tmp_path)
     assert list(res.pairs["pair_id"]) == ["msrs:test/00020N"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ivifdata.layouts.base import Layout
+from ivifdata.layouts.base import Layout, child_dirs
 from ivifdata.layouts.generic import GenericLayout
 from ivifdata.layouts.llvip import LLVIPLayout
 from ivifdata.layouts.m3fd import M3FDLayout
@@ -59,12 +59,9 @@ def detect(root: str | Path, max_depth: int = MAX_DETECT_DEPTH) -> list[tuple[st
             return
         if depth >= max_depth:
             return
-        try:
-            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        except OSError:
-            return
-        for sub in subs:
-            visit(sub, depth + 1)
+        for name in sorted(child_dirs(folder).values()):
+            if not name.startswith("."):
+                visit(folder / name, depth + 1)
 
     visit(Path(root), 0)
     return found

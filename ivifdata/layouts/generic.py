@@ -35,13 +35,25 @@ BAND_FOLDERS = {
 SPLITS = frozenset({"train", "test", "val", "valid", "validation"})
 
 
+def _has_ir_and_vis(folder: Path) -> bool:
+    bands = {BAND_FOLDERS.get(name) for name in child_dirs(folder)}
+    return {"ir", "vis"} <= bands
+
+
 class GenericLayout(Layout):
     name = "generic"
-    signature = "a folder with an ir/ (or infrared/, thermal/) and a vi/ (vis/, visible/) folder"
+    signature = (
+        "an ir/ (or infrared/, thermal/) and a vi/ (vis/, visible/) folder, "
+        "directly or in each train/ test/ val/ folder"
+    )
 
     def matches(self, root: Path) -> bool:
-        bands = {BAND_FOLDERS.get(name) for name in child_dirs(root)}
-        return {"ir", "vis"} <= bands
+        """Band folders in ``root``, or in each of its split folders (``train/ir``, ...)."""
+        dirs = child_dirs(root)
+        splits = [real for name, real in dirs.items() if name in SPLITS]
+        if splits:
+            return all(_has_ir_and_vis(root / split) for split in splits)
+        return _has_ir_and_vis(root)
 
     def dataset_name(self, root: Path) -> str:
         return root.resolve().name or "generic"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path, PurePosixPath
 
@@ -31,20 +32,42 @@ _ILLUMINATION = {"d": "day", "n": "night"}
 _STEM = re.compile(r"^\d+([DNdn]?)$")
 
 
+#: How many file names of an ir/ folder are looked at to recognise MSRS naming.
+NAMES_SAMPLED = 8
+_MSRS_NAME = re.compile(r"^\d{5}[DN]\.png$", re.IGNORECASE)
+
+
+def _has_msrs_names(folder: Path) -> bool:
+    """True when one of the first files of ``folder`` is named like ``00537D.png``."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e, _ in zip(entries, range(NAMES_SAMPLED), strict=False)]
+    except OSError:
+        return False
+    return any(_MSRS_NAME.match(name) for name in names)
+
+
 class MSRSLayout(Layout):
     name = "msrs"
-    signature = "train/ and/or test/ folders, each holding ir/ and vi/"
+    signature = "train/ and/or test/ folders holding ir/ and vi/ with names like 00537D.png"
 
     def matches(self, root: Path) -> bool:
+        """``train/`` and/or ``test/`` with ``ir/`` + ``vi/``, and either a root named ``*msrs*``
+        or MSRS file names (``00537D.png``) among the first files of an ``ir/`` folder -- so
+        that any other ``train|test/{ir,vi}`` tree is left to ``generic``."""
         dirs = child_dirs(root)
-        found = False
+        ir_folders = []
         for split in ("train", "test"):
             if split in dirs:
                 sub = child_dirs(root / dirs[split])
                 if not {"ir", "vi"} <= set(sub):
                     return False
-                found = True
-        return found
+                ir_folders.append(root / dirs[split] / sub["ir"])
+        if not ir_folders:
+            return False
+        if "msrs" in root.resolve().name.lower():
+            return True
+        return any(_has_msrs_names(folder) for folder in ir_folders)
 
     def assign(self, rel: PurePosixPath, root: Path) -> Assignment | None:
         parts = rel.parts
