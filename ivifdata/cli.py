@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ivifdata.build_cli import BUILD_COMMANDS
 from ivifdata.catalog import ERROR_KINDS, LayoutNotFoundError, scan
 from ivifdata.layouts import LAYOUTS
 
@@ -68,6 +69,9 @@ def _echo_problems(problems: pd.DataFrame) -> None:
     if len(errors) > MAX_LISTED:
         click.echo(f"  ... and {len(errors) - MAX_LISTED} more (see problems.csv)", err=True)
 
+
+for _command in BUILD_COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

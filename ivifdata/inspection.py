@@ -1,0 +1,84 @@
+"""``ivifdata inspect``: a summary of a build and a contact sheet of sampled pairs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ivifdata.build import INDEX_FILE, RECORD_FILE, BankReader, sampler_from_index
+from ivifdata.imageio import write_png
+from ivifdata.loader import decode_png
+from ivifdata.tarshards import read_index
+
+GAP = 4  # pixels between tiles of the contact sheet (value 255)
+
+
+def summary(outdir: str | Path) -> list[str]:
+    """Human-readable lines describing the build in ``outdir``."""
+    outdir = Path(outdir)
+    index = read_index(outdir / INDEX_FILE)
+    record = json.loads((outdir / RECORD_FILE).read_text())
+    info = index["ivifdata"]
+    pairing = info["pairing"]
+    sampler = sampler_from_index(index)
+    shards = index["shardlist"]
+    lines = [
+        f"build      {index['name']} (recipe {record['recipe_file']})",
+        f"patches    N = {info['n']} of {info['patch_size']}x{info['patch_size']} gray, "
+        f"{'aligned IR/VIS pairs' if info['aligned'] else 'IR and VIS drawn independently'}",
+        f"bank       {len(shards)} shards, {sum(s['filesize'] for s in shards):,} bytes",
+        f"pairing    {pairing['mode']}: set of {pairing['set_size']:,} pairs, "
+        f"{pairing['pairs_per_epoch']:,} asked per epoch, {sampler.epoch_length:,} drawn "
+        f"(over-ask rule {pairing['overask']}), {pairing['epochs']} epochs, seed {pairing['seed']}",
+    ]
+    for source in record["sources"]:
+        datasets = Counter(image["dataset"] for image in source["images"])
+        text = ", ".join(f"{d} {c}" for d, c in sorted(datasets.items()))
+        lines.append(
+            f"source     {'+'.join(source['bands'])}: {len(source['images'])} images ({text}), "
+            f"{source['candidates']:,} candidate patches, {len(source['skipped'])} skipped"
+        )
+    pair_indexes = [name for name in record["outputs"] if name != INDEX_FILE]
+    if pair_indexes:
+        lines.append(f"pairs      materialised for {len(pair_indexes)} epochs")
+    lines.append(f"versions   {', '.join(f'{k} {v}' for k, v in record['versions'].items())}")
+    lines.append(f"timings    {', '.join(f'{k} {v}' for k, v in record['timings_s'].items())}")
+    return lines
+
+
+def contact_sheet(
+    outdir: str | Path, count: int = 16, epoch: int = 0, columns: int = 4
+) -> np.ndarray:
+    """(H, W) uint8 sheet of the first ``count`` pairs of ``epoch``: IR left, VIS right."""
+    outdir = Path(outdir)
+    index = read_index(outdir / INDEX_FILE)
+    size = int(index["ivifdata"]["patch_size"])
+    sampler = sampler_from_index(index)
+    count = min(count, sampler.epoch_length)
+    ir_idx, vis_idx = sampler.pairs(epoch, 0, count)
+    reader = BankReader(outdir, index)
+    tile_w, tile_h = 2 * size + GAP, size
+    rows = -(-count // columns)
+    sheet = np.full(
+        (rows * (tile_h + GAP) + GAP, columns * (tile_w + 2 * GAP) + GAP), 255, np.uint8
+    )
+    try:
+        for t, (i, j) in enumerate(zip(ir_idx.tolist(), vis_idx.tolist(), strict=True)):
+            r, c = divmod(t, columns)
+            y, x = GAP + r * (tile_h + GAP), GAP + c * (tile_w + 2 * GAP)
+            sheet[y : y + size, x : x + size] = decode_png(reader.read(i, "ir.png"), size, "ir")
+            x += size + GAP
+            sheet[y : y + size, x : x + size] = decode_png(reader.read(j, "vis.png"), size, "vis")
+    finally:
+        reader.close()
+    return sheet
+
+
+def save_contact_sheet(
+    outdir: str | Path, png: str | Path, count: int = 16, epoch: int = 0
+) -> None:
+    """Write :func:`contact_sheet` to ``png``."""
+    write_png(png, contact_sheet(outdir, count, epoch))

@@ -1,0 +1,186 @@
+"""Deterministic webdataset tar shards, atomic file writes and the ``wids`` shard index.
+
+Shards are plain POSIX (ustar) tar files as ``webdataset`` reads them: one sample = consecutive
+members ``<key>.<field>`` with a key without dots. Every header is fixed (mtime 0, uid/gid 0,
+no user/group names, mode 0644) and members are written in the order given, so equal contents
+give byte-identical files. Files are written under a ``.partial`` name, fsynced and renamed, so
+a shard that has its final name is complete.
+
+The index is the ``wids`` shard-index format (``__kind__: wids-shard-index-v1``,
+``wids_version: 1``, ``shardlist`` of ``{url, nsamples, filesize}``, URLs relative to the
+index file), with a ``sha256`` per shard and an ``ivifdata`` section added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+BLOCK = 512
+WIDS_KIND = "wids-shard-index-v1"
+PARTIAL_SUFFIX = ".partial"
+
+
+def _header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="strict")
+
+
+def _padding(size: int) -> bytes:
+    return b"\0" * (-size % BLOCK)
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a valid sample key (non-empty, no dot, no slash), else ValueError."""
+    if not key or "." in key or "/" in key:
+        raise ValueError(f"sample key {key!r} must be non-empty without '.' or '/'")
+    return key
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def commit(partial: Path, final: Path, durable: bool = True) -> None:
+    """Rename ``partial`` to ``final`` (atomic on one file system); fsync it first when
+    ``durable`` (outputs; working files only need to survive a killed process)."""
+    if durable:
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+    os.replace(partial, final)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a ``.partial`` file and an atomic rename."""
+    path = Path(path)
+    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    partial.write_bytes(data)
+    commit(partial, path, durable)
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as sorted, indented JSON (deterministic bytes), atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    write_bytes_atomic(path, text.encode("ascii"))
+
+
+Sample = tuple[str, list[tuple[str, bytes]]]  # (key, [(field, bytes), ...])
+
+
+def write_shard(path: str | Path, samples: Iterable[Sample]) -> dict[str, Any]:
+    """Write ``samples`` to the tar ``path`` atomically; return its index entry.
+
+    The entry holds ``url`` (the file name), ``nsamples``, ``filesize`` and ``sha256``.
+    """
+    path = Path(path)
+    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    digest = hashlib.sha256()
+    keys: list[str] = []
+    position = 0
+    with open(partial, "wb") as handle:
+
+        def emit(chunk: bytes) -> None:
+            nonlocal position
+            handle.write(chunk)
+            digest.update(chunk)
+            position += len(chunk)
+
+        for key, fields in samples:
+            keys.append(check_key(key))
+            for field, data in fields:
+                emit(_header(f"{key}.{field}", len(data)))
+                emit(data)
+                emit(_padding(len(data)))
+        emit(b"\0" * (2 * BLOCK))
+    commit(partial, path)
+    return {
+        "url": path.name,
+        "nsamples": len(keys),
+        "filesize": position,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def iter_shard(path: str | Path) -> Iterator[tuple[str, str, bytes]]:
+    """Every member of the tar ``path`` as ``(key, field, bytes)``, in file order.
+
+    Raises ``tarfile.TarError`` or ``ValueError`` on a damaged archive or a bad member name.
+    """
+    with tarfile.open(path, mode="r:") as archive:
+        for member in archive:
+            if not member.isfile():
+                raise ValueError(f"{path}: member {member.name!r} is not a regular file")
+            key, dot, field = member.name.partition(".")
+            if not dot or "/" in member.name:
+                raise ValueError(f"{path}: member {member.name!r} is not <key>.<field>")
+            handle = archive.extractfile(member)
+            assert handle is not None
+            yield key, field, handle.read()
+
+
+def iter_samples(path: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """The samples of the tar ``path`` as ``(key, {field: bytes})`` (consecutive members with
+    one key); ValueError when a field repeats within a sample."""
+    key, fields = None, {}
+    for k, field, data in iter_shard(path):
+        if k != key:
+            if key is not None:
+                yield key, fields
+            key, fields = k, {}
+        if field in fields:
+            raise ValueError(f"{path}: sample {k} has field {field} twice")
+        fields[field] = data
+    if key is not None:
+        yield key, fields
+
+
+def index_document(name: str, shards: list[dict[str, Any]], info: dict[str, Any]) -> dict:
+    """The wids index mapping for ``shards`` (entries from :func:`write_shard`)."""
+    return {
+        "__kind__": WIDS_KIND,
+        "wids_version": 1,
+        "name": name,
+        "shardlist": [{k: s[k] for k in ("url", "nsamples", "filesize", "sha256")} for s in shards],
+        "ivifdata": info,
+    }
+
+
+def read_index(path: str | Path) -> dict[str, Any]:
+    """Load and check a wids index written by this module (ValueError names the problem)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the shard index ({exc})") from None
+    if (
+        not isinstance(doc, dict)
+        or doc.get("__kind__") != WIDS_KIND
+        or doc.get("wids_version") != 1
+    ):
+        raise ValueError(f"{path}: not a {WIDS_KIND} document")
+    for entry in doc.get("shardlist", []):
+        if not isinstance(entry, dict) or "url" not in entry or "nsamples" not in entry:
+            raise ValueError(f"{path}: shardlist entries need url and nsamples")
+    return doc
+
+
+def member_offsets(path: str | Path) -> dict[tuple[str, str], tuple[int, int]]:
+    """``(key, field) -> (data offset, size)`` for every member of the tar ``path``."""
+    with tarfile.open(path, mode="r:") as archive:
+        return {tuple(m.name.split(".", 1)): (m.offset_data, m.size) for m in archive.getmembers()}
