@@ -33,10 +33,10 @@ class DenseLayer(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.BatchNorm2d(c_in),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             _conv(c_in, 2 * growth, 1, bias=False),
             nn.BatchNorm2d(2 * growth),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             _conv(2 * growth, growth, 3, bias=False),
         )
 
@@ -80,20 +80,21 @@ class Up(nn.Module):
 
 
 class EcaGate(nn.Module):
-    """ECA channel gate on (B, N, h) tokens: mean over N, Conv1d(k=3) across h, sigmoid."""
+    """ECA channel gate on (B, h, N) features: mean over N, Conv1d(k=3) across the h channels,
+    sigmoid. Returns the (B, h, 1) multiplier."""
 
     def __init__(self, hidden: int):
         super().__init__()
         self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = torch.sigmoid(self.conv(x.mean(dim=1, keepdim=True)))  # (B, 1, h)
-        return x * w
+        return torch.sigmoid(self.conv(x.mean(dim=2)[:, None, :])).transpose(1, 2)
 
 
 class BandGate(nn.Module):
-    """Gate on (B, N, h) tokens: moving average over N (kernel 3, zero-padded, divisor 3),
-    then Linear(h -> h) whose weight is restricted to the band |i - j| <= 1, sigmoid.
+    """Gate on (B, h, N) features: moving average over N (kernel 3, zero-padded, divisor 3),
+    Linear(h -> h, no bias) with the weight restricted to the band |i - j| <= 1, sigmoid.
+    Returns the (B, h, N) multiplier.
 
     The band mask is a fixed buffer (``mask``) because the released checkpoint stores it.
     """
@@ -105,17 +106,21 @@ class BandGate(nn.Module):
         self.register_buffer("mask", ((idx[:, None] - idx[None, :]).abs() <= 1).float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        smooth = F.avg_pool1d(x.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)
-        w = torch.sigmoid(F.linear(smooth, self.linear.weight * self.mask))
-        return x * w
+        smooth = F.avg_pool1d(x, 3, stride=1, padding=1)
+        return torch.sigmoid((self.linear.weight * self.mask) @ smooth)
 
 
-#: Gate constructors by name, each ``gate(hidden) -> nn.Module`` on (B, N, hidden).
+#: Gate constructors by name: ``gate(hidden)`` maps (B, h, N) to a multiplier of the features.
 GATES: dict[str, Callable[[int], nn.Module]] = {"eca": EcaGate, "band": BandGate}
 
 
 class FusionBlock(nn.Module):
-    """Per-pixel MLP Linear(c -> h) - GELU - gate - Linear(h -> c); same shape out."""
+    """Per-pixel MLP Linear(c -> h) - GELU - gate - Linear(h -> c); same shape out.
+
+    Pixels are taken in row-major order (the order the band gate's moving average runs along).
+    Computed on (B, C, HW) so that no transposes are needed; a per-channel gate (ECA) is folded
+    into the output projection's weights instead of scaling the (B, h, HW) features.
+    """
 
     def __init__(self, c: int, hidden: int, gate: str):
         super().__init__()
@@ -125,9 +130,20 @@ class FusionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
-        tokens = x.flatten(2).transpose(1, 2)  # (B, HW, C), row-major pixel order
-        tokens = self.project(self.gate(F.gelu(self.expand(tokens))))
-        return tokens.transpose(1, 2).reshape(b, c, h, w)
+        feats = F.gelu(
+            torch.baddbmm(
+                self.expand.bias[:, None],
+                self.expand.weight.expand(b, -1, -1),
+                x.reshape(b, c, h * w),
+            )
+        )
+        mult = self.gate(feats)
+        weight = self.project.weight.expand(b, -1, -1)
+        if mult.shape[2] == 1:  # per-channel gate: W (f * m) == (W * m^T) f
+            out = torch.baddbmm(self.project.bias[:, None], weight * mult.transpose(1, 2), feats)
+        else:
+            out = torch.baddbmm(self.project.bias[:, None], weight, feats * mult)
+        return out.reshape(b, c, h, w)
 
 
 class ChannelAttention(nn.Module):
@@ -137,16 +153,25 @@ class ChannelAttention(nn.Module):
     e keys, e values); head j attends over the c vectors q[:, j], k[:, j]; q and k are
     L2-normalised over HW; softmax(q k^T * t_j) v; result laid out (c, e) channel-major, then
     grouped Conv(k, e*c -> c, groups=c).
+
+    With 1x1 convolutions (``kernel_size=1``) every q, k, v map is an affine function of one
+    input channel, so the whole block reduces exactly to ``M x + beta`` with a (c, c) matrix M
+    built from the centred Gram matrix of x; that path (``gram=True``, the default) never forms
+    the 3*e*c maps. ``gram=False`` computes the maps explicitly as published.
     """
 
-    def __init__(self, c: int, heads: int = 8, kernel_size: int = 1):
+    def __init__(self, c: int, heads: int = 8, kernel_size: int = 1, gram: bool = True):
         super().__init__()
         self.heads = heads
+        self.gram = gram and kernel_size == 1
         self.temperature = nn.Parameter(torch.ones(1, heads, 1, 1))
         self.qkv = _conv(c, 3 * heads * c, kernel_size, groups=c)
         self.out = _conv(heads * c, c, kernel_size, groups=c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._attend_gram(x) if self.gram else self._attend_maps(x)
+
+    def _attend_maps(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         e = self.heads
         qkv = self.qkv(x).reshape(b, c, 3 * e, h * w).transpose(1, 2)  # (B, 3e, c, HW)
@@ -155,6 +180,34 @@ class ChannelAttention(nn.Module):
         attn = (q @ k.transpose(-2, -1) * self.temperature).softmax(dim=-1)  # (B, e, c, c)
         y = (attn @ v).transpose(1, 2).reshape(b, c * e, h, w)  # channel-major (c, e)
         return self.out(y)
+
+    def _attend_gram(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        n, e = h * w, self.heads
+        flat = x.reshape(b, c, n)
+        mean = flat.mean(dim=2)  # (B, c)
+        centred = flat - mean[:, :, None]
+        gram = centred @ centred.transpose(1, 2)  # (B, c, c)
+        wqkv = self.qkv.weight.reshape(c, 3, e)  # (c, [q|k|v], head)
+        bqkv = self.qkv.bias.reshape(c, 3, e)
+        scale = wqkv[None].expand(b, -1, -1, -1)  # q = scale * centred + offset
+        offset = wqkv[None] * mean[:, :, None, None] + bqkv[None]  # (B, c, 3, e)
+        sq, sk = scale[:, :, 0].transpose(1, 2), scale[:, :, 1].transpose(1, 2)  # (B, e, c)
+        oq, ok = offset[:, :, 0].transpose(1, 2), offset[:, :, 1].transpose(1, 2)
+        dot = (
+            sq[..., :, None] * sk[..., None, :] * gram[:, None]
+            + n * oq[..., :, None] * ok[..., None, :]
+        )
+        diag = torch.diagonal(gram, dim1=1, dim2=2)[:, None]  # (B, 1, c)
+        norm_q = (sq**2 * diag + n * oq**2).sqrt().clamp_min(1e-12)
+        norm_k = (sk**2 * diag + n * ok**2).sqrt().clamp_min(1e-12)
+        logits = dot / (norm_q[..., :, None] * norm_k[..., None, :]) * self.temperature
+        attn = logits.softmax(dim=-1)  # (B, e, c, c)
+        wo = self.out.weight.reshape(c, e)
+        wv, bv = wqkv[:, 2], bqkv[:, 2]  # (c, e)
+        mix = torch.einsum("cj,bjcd,dj->bcd", wo, attn, wv)
+        bias = torch.einsum("cj,bjcd,dj->bc", wo, attn, bv) + self.out.bias
+        return torch.baddbmm(bias[:, :, None], mix, flat).reshape(b, c, h, w)
 
 
 class EncoderLayer(nn.Module):

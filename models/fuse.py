@@ -31,6 +31,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
+from .colour import published_gray, restore_chroma
+
 #: Standard deviation (pixels) of the final Gaussian filter of the published inference.
 FINAL_SIGMA = 0.3
 
@@ -145,3 +147,42 @@ def to_uint8(fused: np.ndarray, mode: str = "stretch") -> np.ndarray:
     else:
         scaled = np.clip(fused, 0.0, 1.0)
     return np.round(scaled * 255.0).astype(np.uint8)
+
+
+def fuse_images(
+    model: nn.Module,
+    ir: np.ndarray,
+    vis: np.ndarray,
+    *,
+    output: str = "stretch",
+    gray: bool = False,
+    tile: int = 128,
+    stride: int = 64,
+    batch: int = 8,
+    device: str | torch.device = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fuse 8-bit images: IR (H, W), VIS (H, W) or (H, W, 3) RGB, all uint8 0-255.
+
+    The network gets ``ir / 255`` and the VIS gray (:func:`~models.colour.published_gray` for
+    colour). Returns ``(image, fused_map)``: the uint8 image (``output`` mapping; RGB with the VIS
+    chroma when VIS is colour and ``gray`` is False) and the float64 map of :func:`fuse_gray`.
+    """
+    if ir.dtype != np.uint8 or vis.dtype != np.uint8 or ir.ndim != 2:
+        raise ValueError(
+            f"expected uint8 IR (H, W) and VIS, got {ir.shape} {ir.dtype}, {vis.dtype}"
+        )
+    if vis.shape[:2] != ir.shape:
+        raise ValueError(f"size mismatch: IR is {_size(ir)}, VIS is {_size(vis)} (W x H)")
+    colour = vis.ndim == 3
+    vis_gray = published_gray(vis) if colour else vis
+    fused = fuse_gray(
+        model, ir / 255.0, vis_gray / 255.0, tile=tile, stride=stride, batch=batch, device=device
+    )
+    image = to_uint8(fused, output)
+    if colour and not gray:
+        image = restore_chroma(image, vis)
+    return image, fused
+
+
+def _size(img: np.ndarray) -> str:
+    return f"{img.shape[1]}x{img.shape[0]}"
