@@ -105,13 +105,12 @@ def load_state(
                 f"{source}: key {key!r}: checkpoint has {tuple(tensor.shape)} {tensor.dtype}, "
                 f"model {new!r} needs {tuple(want.shape)} {want.dtype}"
             )
+        if new.endswith(".mask") and not torch.equal(tensor, want):  # fixed band buffers
+            raise WeightsError(f"{source}: key {key!r}: stored mask is not the band |i-j| <= 1")
         mapped[new] = tensor
     missing = sorted(set(target) - set(mapped))
     if missing:
         raise WeightsError(f"{source}: no tensor for model key(s) {', '.join(missing)}")
-    for key, fixed in target.items():  # fixed buffers (band masks) must hold the same values
-        if key.endswith(".mask") and not torch.equal(mapped[key], fixed):
-            raise WeightsError(f"{source}: key {key!r}: stored mask is not the band |i-j| <= 1")
     model.load_state_dict(mapped, strict=True)
 
 
