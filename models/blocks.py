@@ -81,7 +81,7 @@ class Up(nn.Module):
 
 class EcaGate(nn.Module):
     """ECA channel gate on (B, h, N) features: mean over N, Conv1d(k=3) across the h channels,
-    sigmoid. Returns the (B, h, 1) multiplier."""
+    sigmoid. Returns the (B, h, 1) multiplier. Its 3 weights do not depend on ``hidden``."""
 
     def __init__(self, hidden: int):
         super().__init__()
