@@ -84,10 +84,9 @@ def _fuse_one(pair: Pair, model: torch.nn.Module, outdir: Path, opts: dict) -> N
 @click.option("--gray", is_flag=True, help="Write gray results for colour VIS (as published).")
 @click.option(
     "--batch",
-    default=8,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1),
-    help="Tiles per forward pass.",
+    help="Tiles per forward pass [default: 2 on CPU, 64 on CUDA].",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
@@ -103,7 +102,7 @@ def fuse(
     stride: int,
     output: str,
     gray: bool,
-    batch: int,
+    batch: int | None,
     device: str,
     save_float: bool,
 ) -> None:

@@ -36,6 +36,10 @@ from .colour import published_gray, restore_chroma
 #: Standard deviation (pixels) of the final Gaussian filter of the published inference.
 FINAL_SIGMA = 0.3
 
+#: Tiles per forward pass when none is given, by device type (fastest measured on a 2-core CPU;
+#: larger CPU batches were slower, see docs/models.md).
+DEFAULT_BATCH = {"cpu": 2, "cuda": 64}
+
 #: Output mappings of :func:`to_uint8`.
 OUTPUT_MODES = ("stretch", "clip")
 
@@ -82,12 +86,13 @@ def blend_tiles(
     *,
     tile: int = 128,
     stride: int = 64,
-    batch: int = 8,
+    batch: int | None = None,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """Steps 1-3: the weighted average of the tile outputs, (H, W) float64.
 
-    ``ir`` and ``vis`` are (H, W) arrays in [0, 1] with H, W >= tile (see :func:`fuse_gray`).
+    ``ir`` and ``vis`` are (H, W) arrays in [0, 1] with H, W >= tile (see :func:`fuse_gray`);
+    ``batch`` tiles per forward pass (None: :data:`DEFAULT_BATCH` of the device type).
     """
     h, w = ir.shape
     stack = np.stack([ir, vis]).astype(np.float32)  # (2, H, W), the network's input dtype
@@ -96,6 +101,8 @@ def blend_tiles(
     weight = tile_weight(tile)
     acc = np.zeros((h, w), np.float64)
     wsum = np.zeros((h, w), np.float64)
+    if batch is None:
+        batch = DEFAULT_BATCH.get(torch.device(device).type, 2)
     for group in _batches(list(counts), batch):
         x = torch.from_numpy(np.stack([stack[:, y : y + tile, x : x + tile] for y, x in group]))
         out = model(x.to(device)).float().cpu().numpy()[:, 0].astype(np.float64)
@@ -113,7 +120,7 @@ def fuse_gray(
     *,
     tile: int = 128,
     stride: int = 64,
-    batch: int = 8,
+    batch: int | None = None,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """Fuse two (H, W) images in [0, 1] of any size >= 1 px; returns the final map, float64."""
@@ -158,7 +165,7 @@ def fuse_images(
     gray: bool = False,
     tile: int = 128,
     stride: int = 64,
-    batch: int = 8,
+    batch: int | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse 8-bit images: IR (H, W), VIS (H, W) or (H, W, 3) RGB, all uint8 0-255.
