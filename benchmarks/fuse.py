@@ -78,8 +78,11 @@ def published_fuse(model, ir: np.ndarray, vis: np.ndarray, tile=128, stride=64) 
 @click.option("--reps", default=3, show_default=True, help="Interleaved repetitions.")
 @click.option("--batch", default=None, type=int, help="Tiles per pass for models.fuse [2 on CPU].")
 @click.option("--threads", default=0, help="torch threads (0: torch's default).")
+@click.option(
+    "--models", "names", default="cnn,transformer,gan", show_default=True, help="Comma list."
+)
 @click.option("--stem", default="00004N", show_default=True, help="MSRS pair in tests/data/models.")
-def main(reps: int, batch: int | None, threads: int, stem: str) -> None:
+def main(reps: int, batch: int | None, threads: int, names: str, stem: str) -> None:
     """Seconds per 640x480 image on CPU for each model, published procedure vs models.fuse."""
     if threads:
         torch.set_num_threads(threads)
@@ -92,7 +95,8 @@ def main(reps: int, batch: int | None, threads: int, stem: str) -> None:
     click.echo(
         "model        published s/img (min/median)   ours s/img (min/median)   speed-up   max|diff|"
     )
-    for name, file in FILES.items():
+    for name in names.split(","):
+        file = FILES[name]
         model = load_released(name, DATA / "weights" / file)
         reference = published_network(model)
         times: dict[str, list[float]] = {"published": [], "ours": []}
