@@ -1,0 +1,162 @@
+"""``ivifmodels``: command line of the baselines (``ivifmodels fuse ...``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ivifdata.imageio import ImageReadError, read_gray, read_image, write_png
+
+from .fuse import OUTPUT_MODES, check_tiling, fuse_images
+from .pairs import Pair, PairProblem, find_pairs
+from .weights import RELEASED_FILES, WEIGHTS_ENV, WeightsError, load_released
+
+
+@click.group()
+def main() -> None:
+    """Lightweight IVIF baselines: fuse images with the released weights."""
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path`` (no half-written file left)."""
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.part"))
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_float(tmp: str, fused: np.ndarray) -> None:
+    with open(tmp, "wb") as fh:
+        np.save(fh, fused.astype(np.float32))
+
+
+def _fuse_one(pair: Pair, model: torch.nn.Module, outdir: Path, opts: dict) -> None:
+    """Read, fuse and write one pair; raises ImageReadError / ValueError on bad input."""
+    ir = read_gray(pair.ir)
+    vis = read_image(pair.vis, to_8bit=True)
+    image, fused = fuse_images(model, ir, vis, **opts["fuse"])
+    _write_atomic(outdir / f"{pair.stem}.png", lambda tmp: write_png(tmp, image))
+    if opts["save_float"]:
+        _write_atomic(outdir / f"{pair.stem}.npy", lambda tmp: _save_float(tmp, fused))
+
+
+@main.command()
+@click.option(
+    "--model",
+    "name",
+    required=True,
+    type=click.Choice(sorted(RELEASED_FILES)),
+    help="Which baseline.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Checkpoint file (default: ${WEIGHTS_ENV}/<CNN|Trans|GAN>.model).",
+)
+@click.option(
+    "--ir", required=True, type=click.Path(exists=True, path_type=Path), help="IR image or folder."
+)
+@click.option(
+    "--vis",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="VIS image or folder.",
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tile", default=128, show_default=True, help="Tile size (multiple of 4).")
+@click.option("--stride", default=64, show_default=True, help="Tile stride.")
+@click.option(
+    "--output",
+    type=click.Choice(OUTPUT_MODES),
+    default="stretch",
+    show_default=True,
+    help="stretch: published min-max save; clip: [0, 1] -> 0-255.",
+)
+@click.option("--gray", is_flag=True, help="Write gray results for colour VIS (as published).")
+@click.option(
+    "--batch",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Tiles per forward pass [default: 2 on CPU, 64 on CUDA].",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--save-float", is_flag=True, help="Also write the fused float map (<stem>.npy, float32)."
+)
+def fuse(
+    name: str,
+    weights: Path | None,
+    ir: Path,
+    vis: Path,
+    outdir: Path,
+    tile: int,
+    stride: int,
+    output: str,
+    gray: bool,
+    batch: int | None,
+    device: str,
+    save_float: bool,
+) -> None:
+    """Fuse IR/VIS pairs (two files, or two folders matched by file name) into OUTDIR/<stem>.png.
+
+    Tiled inference as published (tiles of --tile px at --stride, Gaussian blending, final
+    sigma 0.3 filter); any image size. Colour VIS images give RGB results with the VIS chroma
+    unless --gray. Pairs that cannot be fused are reported and skipped (exit status 1).
+    """
+    try:
+        check_tiling(tile, stride)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    try:
+        pairs, problems = find_pairs(ir, vis)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not pairs:
+        for p in problems:
+            click.echo(f"skipped {p.path}: {p.reason}", err=True)
+        raise click.UsageError(f"no IR/VIS pairs found in {ir} and {vis}")
+    try:
+        model = load_released(name, weights, device)
+    except WeightsError as exc:
+        raise click.UsageError(str(exc)) from None
+    outdir.mkdir(parents=True, exist_ok=True)
+    opts = {
+        "fuse": dict(
+            output=output, gray=gray, tile=tile, stride=stride, batch=batch, device=device
+        ),
+        "save_float": save_float,
+    }
+    done = 0
+    for pair in tqdm(pairs, desc=f"fuse {name}", unit="pair"):
+        try:
+            _fuse_one(pair, model, outdir, opts)
+            done += 1
+        except (ImageReadError, ValueError) as exc:
+            problems.append(_problem(pair, exc))
+    for p in problems:
+        click.echo(f"skipped {p.path}: {p.reason}", err=True)
+    click.echo(f"{name}: fused {done} pair(s) into {outdir}, skipped {len(problems)}")
+    if problems:
+        raise SystemExit(1)
+
+
+def _problem(pair: Pair, exc: Exception) -> PairProblem:
+    """The report line of a pair that failed: the unreadable file, or the pair and why."""
+    if isinstance(exc, ImageReadError):
+        return PairProblem(Path(exc.path), exc.reason)
+    return PairProblem(pair.ir, f"{exc} (with {pair.vis})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Strict loading of the paper's released checkpoints (``CNN.model``, ``Trans.model``,
+``GAN.model``: plain PyTorch state dicts) into the networks of this package.
+
+The released key names are mapped to this package's module names by an explicit, ordered list
+of anchored regular expressions per model. Loading is strict: every released tensor must map to
+exactly one tensor of the model, every model tensor must be provided, shapes and dtypes must be
+equal. Any violation raises :class:`WeightsError` naming the file and the key.
+
+Where the weights are looked for when no file is given: ``$IVIF_WEIGHTS/<released file name>``
+(``IVIF_WEIGHTS`` is a folder). Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .registry import create_model
+
+#: Environment variable naming a folder that holds the released ``*.model`` files.
+WEIGHTS_ENV = "IVIF_WEIGHTS"
+
+#: Released file name of each model that has released weights.
+RELEASED_FILES: dict[str, str] = {
+    "cnn": "CNN.model",
+    "transformer": "Trans.model",
+    "gan": "GAN.model",
+}
+
+_UNET_RENAMES: list[tuple[str, str]] = [
+    (r"down_(\d)\.downsampler\.0\.", r"down\1.conv."),
+    (r"up_(\d)\.upsampler\.1\.", r"up\1.conv."),
+]
+
+_CNN_RENAMES: list[tuple[str, str]] = [
+    (r"inchange\.", "stem."),
+    (r"fus_(\d)\.linear1\.0\.", r"fuse\1.expand."),
+    (r"fus_(\d)\.linear2\.0\.", r"fuse\1.project."),
+    (r"fus_(\d)\.eca\.conv\.", r"fuse\1.gate.conv."),
+    (r"dense_(\d)\.dense_block\.(\d)\.change\.", r"dense\1.layers.\2.body."),
+    *_UNET_RENAMES,
+    (r"outchange\.", "head."),
+]
+
+_ENC = r"trans_(\d)\.transformer_layers\.0\."
+_TRANSFORMER_RENAMES: list[tuple[str, str]] = [
+    (r"proj\.", "stem."),
+    (r"fuse_(\d)\.linear1\.0\.", r"fuse\1.expand."),
+    (r"fuse_(\d)\.linear2\.0\.", r"fuse\1.project."),
+    (r"fuse_(\d)\.eca\.conv\.", r"fuse\1.gate."),
+    (_ENC + r"attn\.norm\.", r"enc\1.attn_norm."),
+    (_ENC + r"attn\.fn\.t$", r"enc\1.attn.temperature"),
+    (_ENC + r"attn\.fn\.group_qkv\.", r"enc\1.attn.qkv."),
+    (_ENC + r"attn\.fn\.group_fus\.", r"enc\1.attn.out."),
+    (_ENC + r"ff\.norm\.", r"enc\1.ff_norm."),
+    (_ENC + r"ff\.fn\.net\.0\.", r"enc\1.ff.0."),
+    (_ENC + r"ff\.fn\.net\.3\.", r"enc\1.ff.2."),
+    *_UNET_RENAMES,
+    (r"final\.", "head."),
+]
+
+#: Released-key -> module-key rules per model (each rule is anchored at the key start).
+RENAMES: dict[str, list[tuple[str, str]]] = {
+    "cnn": _CNN_RENAMES,
+    "transformer": _TRANSFORMER_RENAMES,
+    "gan": _CNN_RENAMES,
+}
+
+
+class WeightsError(ValueError):
+    """A checkpoint does not fit a model; ``str()`` names the file and the key."""
+
+
+def map_key(key: str, rules: list[tuple[str, str]], source: str) -> str:
+    """Rename one released key with the single rule that matches its start."""
+    hits = [(pat, rep) for pat, rep in rules if re.match(pat, key)]
+    if len(hits) != 1:
+        why = "no mapping rule matches" if not hits else f"{len(hits)} mapping rules match"
+        raise WeightsError(f"{source}: key {key!r}: {why}")
+    pat, rep = hits[0]
+    return re.sub("^" + pat, rep, key, count=1)
+
+
+def load_state(
+    model: nn.Module, state: dict[str, torch.Tensor], rules: list[tuple[str, str]], source: str
+) -> None:
+    """Copy ``state`` (released names) into ``model`` strictly; see the module docstring."""
+    target = model.state_dict()
+    mapped: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise WeightsError(f"{source}: key {key!r} is not a tensor ({type(tensor).__name__})")
+        new = map_key(key, rules, source)
+        if new in mapped:
+            raise WeightsError(f"{source}: key {key!r} maps to {new!r}, already filled")
+        if new not in target:
+            raise WeightsError(f"{source}: key {key!r} (-> {new!r}) is not a tensor of the model")
+        want = target[new]
+        if tensor.shape != want.shape or tensor.dtype != want.dtype:
+            raise WeightsError(
+                f"{source}: key {key!r}: checkpoint has {tuple(tensor.shape)} {tensor.dtype}, "
+                f"model {new!r} needs {tuple(want.shape)} {want.dtype}"
+            )
+        if new.endswith(".mask") and not torch.equal(tensor, want):  # fixed band buffers
+            raise WeightsError(f"{source}: key {key!r}: stored mask is not the band |i-j| <= 1")
+        mapped[new] = tensor
+    missing = sorted(set(target) - set(mapped))
+    if missing:
+        raise WeightsError(f"{source}: no tensor for model key(s) {', '.join(missing)}")
+    model.load_state_dict(mapped, strict=True)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a plain state dict with ``torch.load(weights_only=True)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a non-checkpoint file
+        raise WeightsError(f"{path}: not a readable PyTorch state dict ({exc})") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    return state
+
+
+def default_weights_path(name: str) -> Path:
+    """``$IVIF_WEIGHTS/<released file>`` for ``name``; WeightsError if it cannot be found."""
+    if name not in RELEASED_FILES:
+        raise WeightsError(f"model {name!r} has no released weights")
+    folder = os.environ.get(WEIGHTS_ENV)
+    if not folder:
+        raise WeightsError(
+            f"no weights for {name!r}: pass a file or set {WEIGHTS_ENV} to the folder holding "
+            f"{RELEASED_FILES[name]}"
+        )
+    return Path(folder) / RELEASED_FILES[name]
+
+
+def load_released(
+    name: str, weights: str | Path | None = None, device: str | torch.device = "cpu"
+) -> nn.Module:
+    """Build model ``name`` and load its released checkpoint strictly; returns it in eval mode.
+
+    ``weights`` is the checkpoint file; None looks in ``$IVIF_WEIGHTS`` (see module docstring).
+    """
+    if name not in RENAMES:
+        choices = ", ".join(RENAMES)
+        raise WeightsError(f"model {name!r} has no released weights; choose from {choices}")
+    path = Path(weights) if weights is not None else default_weights_path(name)
+    model = create_model(name)
+    load_state(model, read_checkpoint(path), RENAMES[name], str(path))
+    return model.eval().to(device)
