@@ -220,9 +220,11 @@ def read_image(path: str | Path, *, to_8bit: bool = False) -> np.ndarray:
 def read_gray(path: str | Path) -> np.ndarray:
     """Decode ``path`` to one 8-bit channel ``(H, W)`` uint8 0-255.
 
-    Colour is converted with OpenCV's fixed-point ``RGB2GRAY`` (0.299 R + 0.587 G + 0.114 B,
-    rounded), the conversion the fusion repositories use when they read with
-    ``cv2.IMREAD_GRAYSCALE``; 16-bit data is scaled to 8 bits first.
+    Colour is converted with OpenCV's fixed-point ``cvtColor(RGB2GRAY)`` (0.299 R + 0.587 G +
+    0.114 B, rounded to nearest); 16-bit data is scaled to 8 bits first. This is *not* what
+    ``cv2.imread(..., IMREAD_GRAYSCALE)`` gives for a colour PNG: there libpng converts with
+    truncating coefficients and differs by one level on about half of the pixels
+    (:func:`models.colour.published_gray` reproduces that, for the released networks).
     """
     import cv2
 
