@@ -30,12 +30,26 @@ def filter2_valid(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
     Output shape is (H - n + 1, W - n + 1) for ``n = len(taps)``; the taps are symmetric, so
     correlation and convolution agree.
     """
-    n = taps.size
-    radius = n // 2
-    height, width = image.shape
+    radius = taps.size // 2
+    return filter2_valid_rows(image, taps)[:, radius : image.shape[1] - radius]
+
+
+def filter2_valid_rows(
+    image: np.ndarray, taps: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`filter2_valid` with whole rows: shape (H - n + 1, W), C-contiguous (numpy is
+    2-4x faster on contiguous arrays than on column slices). Only columns
+    ``radius .. W - radius - 1`` (``radius = n // 2``) are 'valid'; the others hold
+    zero-padded values, finite for finite input. ``out``: optional C-contiguous float64
+    buffer of ``image``'s shape to filter into (reused buffers stay in cache); the result is
+    a view of it.
+    """
+    radius = taps.size // 2
     kernel = taps.reshape(-1, 1)
-    out = cv2.sepFilter2D(image, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
-    return out[radius : height - radius, radius : width - radius]
+    out = cv2.sepFilter2D(
+        image, cv2.CV_64F, kernel, kernel, dst=out, borderType=cv2.BORDER_CONSTANT
+    )
+    return out[radius : image.shape[0] - radius]
 
 
 def box_mean_valid(image: np.ndarray, size: int) -> np.ndarray:
@@ -74,6 +88,26 @@ def grey_codes(image: np.ndarray, name: str) -> np.ndarray:
     return codes
 
 
+#: Rows of factors multiplied together before one logarithm in :func:`sum_log10`.
+LOG_GROUP = 32
+
+
+def sum_log10(factors: np.ndarray, columns: slice = slice(None)) -> float:
+    """sum(log10(factors[:, columns])) over a 2-D array of positive factors: the product of
+    each group of LOG_GROUP rows (column by column), then one log10 per product (about 30x
+    fewer logarithms; the same sum to ~1e-15 relative). Falls back to per-factor logarithms
+    if a product leaves the normal float64 range."""
+    rows, cols = factors.shape
+    whole = rows - rows % LOG_GROUP
+    products = [np.prod(factors[:whole].reshape(-1, LOG_GROUP, cols), axis=1)[:, columns]]
+    if whole < rows:
+        products.append(np.prod(factors[whole:], axis=0)[columns])
+    product = np.concatenate(products, axis=None)
+    if not np.all((product >= np.finfo(np.float64).tiny) & (product < np.inf)):
+        return float(np.sum(np.log10(factors[:, columns])))
+    return float(np.sum(np.log10(product)))
+
+
 def sum_of_products(x: np.ndarray, y: np.ndarray) -> float:
     """sum(x * y) without a temporary and without BLAS (whose threads stall on busy machines)."""
     return float(np.einsum("ij,ij->", x, y) if x.ndim == 2 else np.einsum("i,i->", x, y))
@@ -96,14 +130,15 @@ def row_blocks(rows: int, block: int = BAND_ROWS) -> list[slice]:
     return [slice(start, min(start + block, rows)) for start in range(0, rows, block)]
 
 
-def valid_bands(rows: int, window: int) -> list[tuple[slice, slice]]:
+def valid_bands(rows: int, window: int, block: int = BAND_ROWS) -> list[tuple[slice, slice]]:
     """(input rows, output rows) of each band of a 'valid' filter with a ``window``-row window.
 
     Output rows are indices into the 'valid' result (``rows - window + 1`` rows); the input
     rows of a band are its output rows plus the ``window - 1`` rows below.
     """
     return [
-        (slice(band.start, band.stop + window - 1), band) for band in row_blocks(rows - window + 1)
+        (slice(band.start, band.stop + window - 1), band)
+        for band in row_blocks(rows - window + 1, block)
     ]
 
 
