@@ -3,8 +3,6 @@ summed over the two sources (Tang ``vifp_mscale``, CDDFuse ``Evaluator.VIFF``)."
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ivifbench.metrics.filtering import (
@@ -78,8 +76,9 @@ def _information_sums(
     sum log10(1 + s^2 / sigma_nsq) with g, s^2, v^2 from :func:`source_gains` (``source`` =
     S's local mean, E[S^2], E[SF]).
 
-    Written as sums of log10 of the factors' numerators and denominators
-    (:func:`sum_log10`), so no per-pixel division or logarithm.
+    Through :func:`sum_log10` (no per-pixel logarithm); the numerator as the sum of log10 of
+    the factors' numerators minus that of their denominators (no per-pixel division). Both
+    sums are exactly 0 where every term is (a constant source gives 0/0, as the reference).
     """
     gain, var_s, noise = source_gains(*source, mu_f, var_f)
     noise += sigma_nsq
@@ -87,9 +86,9 @@ def _information_sums(
     gain *= var_s
     gain += noise
     numerator = sum_log10(gain, columns) - sum_log10(noise, columns)
-    var_s += sigma_nsq
-    pixels = var_s[:, columns].size
-    return numerator, sum_log10(var_s, columns) - pixels * math.log10(sigma_nsq)
+    var_s /= sigma_nsq
+    var_s += 1.0
+    return numerator, sum_log10(var_s, columns)
 
 
 def vifp_terms(
