@@ -52,14 +52,40 @@ def filter2_valid_rows(
     return out[radius : image.shape[0] - radius]
 
 
+def filter2_valid_subsampled(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """``filter2_valid(image, taps)[::2, ::2]`` as a new C-contiguous array (the next VIF
+    scale), filtered in bands of rows through one reused buffer (no full-size temporary)."""
+    size = taps.size
+    radius = size // 2
+    height, width = image.shape
+    valid_rows = height - size + 1
+    out = np.empty(((valid_rows + 1) // 2, (width - size + 2) // 2))
+    buffer = np.empty((min(BAND_ROWS + size - 1, height), width))
+    for band in row_blocks(valid_rows):  # BAND_ROWS is even: every band starts on an even row
+        rows_in = slice(band.start, band.stop + size - 1)
+        filtered = filter2_valid_rows(image[rows_in], taps, buffer[: rows_in.stop - band.start])
+        out[band.start // 2 : (band.stop + 1) // 2] = filtered[::2, radius : width - radius : 2]
+    return out
+
+
 def box_mean_valid(image: np.ndarray, size: int) -> np.ndarray:
     """Mean over every ``size x size`` window that lies inside ``image`` ('valid' positions)."""
     radius = size // 2
-    height, width = image.shape
+    return box_mean_valid_rows(image, size)[:, radius : image.shape[1] - radius]
+
+
+def box_mean_valid_rows(image: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`box_mean_valid` with whole rows, as :func:`filter2_valid_rows` (only columns
+    ``size // 2 .. W - size // 2 - 1`` are 'valid'; ``out``: optional buffer)."""
     out = cv2.boxFilter(
-        image, cv2.CV_64F, (size, size), normalize=True, borderType=cv2.BORDER_CONSTANT
+        image,
+        cv2.CV_64F,
+        (size, size),
+        dst=out,
+        normalize=True,
+        borderType=cv2.BORDER_CONSTANT,
     )
-    return out[radius : height - radius, radius : width - radius]
+    return out[size // 2 : image.shape[0] - size // 2]
 
 
 def sobel_conv2_same(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics.filtering import (
-    filter2_valid,
     filter2_valid_rows,
+    filter2_valid_subsampled,
     gaussian_window_1d,
     sum_log10,
     valid_bands,
@@ -107,8 +107,8 @@ def vifp_terms(
     for scale, size in enumerate(SCALE_WINDOWS):
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
-            refs = [filter2_valid(r, taps)[::2, ::2] for r in refs]
-            dist = filter2_valid(dist, taps)[::2, ::2]
+            refs = [filter2_valid_subsampled(r, taps) for r in refs]
+            dist = filter2_valid_subsampled(dist, taps)
         height, width = dist.shape
         valid = slice(size // 2, width - size // 2)
         # Buffers: a product, F's mean and E[F^2], and S's mean, E[S^2], E[SF].
