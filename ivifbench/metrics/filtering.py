@@ -95,10 +95,7 @@ def sobel_conv2_same(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     left column minus right column, ``sy`` bottom row minus top row (OpenCV's Sobel computes the
     opposite sign for x). Exact on integer-valued data.
     """
-    sx = cv2.Sobel(image, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
-    np.negative(sx, out=sx)
-    sy = cv2.Sobel(image, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
-    return sx, sy
+    return sobel_conv2_same_rows(image, slice(0, image.shape[0]))
 
 
 def grey_codes(image: np.ndarray, name: str) -> np.ndarray:
@@ -171,11 +168,8 @@ def valid_bands(rows: int, window: int, block: int = BAND_ROWS) -> list[tuple[sl
 def sobel_conv2_same_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
     """:func:`sobel_conv2_same` of ``image``, for output ``rows`` only (zero padding outside
     the image, as for the whole image)."""
-    top = max(rows.start - 1, 0)
-    bottom = min(rows.stop + 1, image.shape[0])
-    sx, sy = sobel_conv2_same(image[top:bottom])
-    keep = slice(rows.start - top, rows.stop - top)
-    return sx[keep], sy[keep]
+    grad_x, grad_y = sobel_rows(image, rows, cv2.BORDER_CONSTANT)
+    return np.negative(grad_x, out=grad_x), grad_y
 
 
 def sobel_rows(

@@ -68,6 +68,12 @@ def mutual_information(
         s = codes(source, name).ravel()
         s_joint = np.minimum(s, LEVELS - 2) if saturate_joint else s
         joint = np.bincount(f_joint + s_joint, minlength=LEVELS * LEVELS)
-        s_entropy = _entropy(np.bincount(s, minlength=LEVELS), log)
+        # The joint histogram's column sums are S's histogram unless bins were merged.
+        s_counts = (
+            np.bincount(s, minlength=LEVELS)
+            if saturate_joint
+            else joint.reshape(LEVELS, LEVELS).sum(axis=0)
+        )
+        s_entropy = _entropy(s_counts, log)
         total += s_entropy + f_entropy - _entropy(joint, log)
     return total
