@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sum_of_products
+from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
 def spatial_frequency(
@@ -49,13 +49,19 @@ def average_gradient(
     0-255 grey levels per pixel.
 
     ``"(M-1)(N-1)"``: VIFB ``metricsAvg_gradient`` and Tang ``AG_evaluation``;
-    ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean).
+    ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean). Runs in bands of rows, each with one
+    halo row on either side so that its central differences are those of the whole image.
     """
-    gx, gy = matlab_gradient(fused)
-    gx *= gx
-    gy *= gy
-    gx += gy
-    gx /= 2.0
-    total = float(np.sum(np.sqrt(gx, out=gx)))
     rows, cols = fused.shape
+    total = 0.0
+    for band in row_blocks(rows):
+        top = max(band.start - 1, 0)
+        gx, gy = matlab_gradient(fused[top : min(band.stop + 1, rows)])
+        keep = slice(band.start - top, band.stop - top)
+        gx, gy = gx[keep], gy[keep]
+        gx *= gx
+        gy *= gy
+        gx += gy
+        gx /= 2.0
+        total += float(np.sum(np.sqrt(gx, out=gx)))
     return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
