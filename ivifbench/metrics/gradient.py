@@ -19,13 +19,16 @@ def spatial_frequency(
     number of differences, M(N-1) and (M-1)N. ``"pixels"`` (VIFB ``metricsSpatial_frequency``):
     both sums are divided by MN.
     """
-    horizontal = np.diff(fused, axis=1)
-    vertical = np.diff(fused, axis=0)
-    h_sum = sum_of_products(horizontal, horizontal)
-    v_sum = sum_of_products(vertical, vertical)
+    rows, cols = fused.shape
+    h_sum = v_sum = 0.0
+    for band in row_blocks(rows):  # bands of rows: no image-sized temporaries
+        horizontal = np.diff(fused[band], axis=1)
+        vertical = np.diff(fused[band.start : band.stop + 1], axis=0)  # one row below
+        h_sum += sum_of_products(horizontal, horizontal)
+        v_sum += sum_of_products(vertical, vertical)
     if divisor == "pixels":
         return float(np.sqrt((h_sum + v_sum) / fused.size))
-    return float(np.sqrt(h_sum / horizontal.size + v_sum / vertical.size))
+    return float(np.sqrt(h_sum / (rows * (cols - 1)) + v_sum / ((rows - 1) * cols)))
 
 
 def matlab_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
