@@ -20,7 +20,7 @@ def _strength_orientation(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, n
     with np.errstate(divide="ignore", invalid="ignore"):
         orientation = np.divide(sy, sx)
     np.arctan(orientation, out=orientation)
-    np.copyto(orientation, math.pi / 2, where=vertical)
+    orientation[vertical] = math.pi / 2  # few pixels: 2x faster than copyto(where=)
     strength = np.multiply(sx, sx, out=sx)
     strength += np.multiply(sy, sy, out=sy)
     return np.sqrt(strength, out=strength), orientation
