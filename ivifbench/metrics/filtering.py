@@ -122,9 +122,10 @@ def sum_log10(factors: np.ndarray, columns: slice = slice(None)) -> float:
     if a product leaves the normal float64 range."""
     rows, cols = factors.shape
     whole = rows - rows % LOG_GROUP
-    products = [np.prod(factors[:whole].reshape(-1, LOG_GROUP, cols), axis=1)[:, columns]]
-    if whole < rows:
-        products.append(np.prod(factors[whole:], axis=0)[columns])
+    with np.errstate(over="ignore", under="ignore"):  # checked below
+        products = [np.prod(factors[:whole].reshape(-1, LOG_GROUP, cols), axis=1)[:, columns]]
+        if whole < rows:
+            products.append(np.prod(factors[whole:], axis=0)[columns])
     product = np.concatenate(products, axis=None)
     if not np.all((product >= np.finfo(np.float64).tiny) & (product < np.inf)):
         return float(np.sum(np.log10(factors[:, columns])))
