@@ -12,9 +12,12 @@ from ivifbench.metrics import error, gradient, information, qabf, ssim, statisti
 from ivifbench.metrics.filtering import (
     box_mean_valid,
     filter2_valid,
+    filter2_valid_rows,
+    filter2_valid_subsampled,
     gaussian_window_1d,
     matlab_round,
     sobel_conv2_same,
+    sum_log10,
 )
 
 RNG = np.random.default_rng(7)
@@ -147,3 +150,37 @@ def test_vif_identity_constant_source_and_minimum_size() -> None:
     assert vif.visual_information_fidelity(x, flat, x, nan_as_one=True) == pytest.approx(2.0)
     smallest = noise((vif.MIN_SIDE, vif.MIN_SIDE))
     assert math.isfinite(vif.visual_information_fidelity(smallest, smallest, smallest))
+
+
+def test_fast_helpers_match_direct_computations() -> None:
+    for shape, size in (((150, 91), 9), ((151, 90), 5), ((41, 41), 3)):
+        img = noise(shape) + RNG.random(shape)
+        taps = gaussian_window_1d(size, size / 5.0)
+        subsampled = filter2_valid_subsampled(img, taps)
+        np.testing.assert_array_equal(subsampled, filter2_valid(img, taps)[::2, ::2])
+        assert subsampled.flags.c_contiguous
+        rows = filter2_valid_rows(img, taps)
+        np.testing.assert_array_equal(
+            rows[:, size // 2 : shape[1] - size // 2], filter2_valid(img, taps)
+        )
+    factors = 1.0 + 3e4 * RNG.random((75, 40))
+    direct = float(np.sum(np.log10(factors[:, 3:-3])))
+    assert sum_log10(factors, slice(3, -3)) == pytest.approx(direct, rel=1e-14)
+    huge = np.full((40, 3), 1e300)  # group products overflow: per-factor logarithms
+    assert sum_log10(huge) == pytest.approx(120 * 300.0, rel=1e-14)
+    assert sum_log10(np.ones((70, 5))) == 0.0
+
+
+def test_banded_statistics_match_whole_image_formulas() -> None:
+    # Taller than one band of rows, so the band seams are exercised.
+    f, a = noise((150, 70)), noise((150, 70))
+    assert statistics.standard_deviation(f) == pytest.approx(np.std(f), rel=1e-14)
+    assert statistics.pearson(f, a) == pytest.approx(np.corrcoef(f.ravel(), a.ravel())[0, 1])
+    diffs = np.sum(np.diff(f, axis=1) ** 2) / (150 * 69) + np.sum(np.diff(f, axis=0) ** 2) / (
+        149 * 70
+    )
+    assert gradient.spatial_frequency(f) == pytest.approx(math.sqrt(diffs), rel=1e-14)
+    gy, gx = np.gradient(f)
+    expected = np.sum(np.sqrt((gx**2 + gy**2) / 2)) / f.size
+    assert gradient.average_gradient(f, divisor="MN") == pytest.approx(expected, rel=1e-14)
+    assert error.mean_squared_error(f, a, f) == pytest.approx(np.mean((a - f) ** 2) / 2)

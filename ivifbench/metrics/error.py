@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sum_of_products
+from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
 def _sse(x: np.ndarray, y: np.ndarray) -> float:
-    """Sum of squared differences."""
-    d = x - y
-    return sum_of_products(d, d)
+    """Sum of squared differences, in bands of rows (no image-sized temporary)."""
+    total = 0.0
+    for rows in row_blocks(x.shape[0]):
+        d = x[rows] - y[rows]
+        total += sum_of_products(d, d)
+    return total
 
 
 def _mse(x: np.ndarray, y: np.ndarray) -> float:

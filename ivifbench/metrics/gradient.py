@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sum_of_products
+from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
 def spatial_frequency(
@@ -19,13 +19,16 @@ def spatial_frequency(
     number of differences, M(N-1) and (M-1)N. ``"pixels"`` (VIFB ``metricsSpatial_frequency``):
     both sums are divided by MN.
     """
-    horizontal = np.diff(fused, axis=1)
-    vertical = np.diff(fused, axis=0)
-    h_sum = sum_of_products(horizontal, horizontal)
-    v_sum = sum_of_products(vertical, vertical)
+    rows, cols = fused.shape
+    h_sum = v_sum = 0.0
+    for band in row_blocks(rows):  # bands of rows: no image-sized temporaries
+        horizontal = np.diff(fused[band], axis=1)
+        vertical = np.diff(fused[band.start : band.stop + 1], axis=0)  # one row below
+        h_sum += sum_of_products(horizontal, horizontal)
+        v_sum += sum_of_products(vertical, vertical)
     if divisor == "pixels":
         return float(np.sqrt((h_sum + v_sum) / fused.size))
-    return float(np.sqrt(h_sum / horizontal.size + v_sum / vertical.size))
+    return float(np.sqrt(h_sum / (rows * (cols - 1)) + v_sum / ((rows - 1) * cols)))
 
 
 def matlab_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,13 +52,19 @@ def average_gradient(
     0-255 grey levels per pixel.
 
     ``"(M-1)(N-1)"``: VIFB ``metricsAvg_gradient`` and Tang ``AG_evaluation``;
-    ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean).
+    ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean). Runs in bands of rows, each with one
+    halo row on either side so that its central differences are those of the whole image.
     """
-    gx, gy = matlab_gradient(fused)
-    gx *= gx
-    gy *= gy
-    gx += gy
-    gx /= 2.0
-    total = float(np.sum(np.sqrt(gx, out=gx)))
     rows, cols = fused.shape
+    total = 0.0
+    for band in row_blocks(rows):
+        top = max(band.start - 1, 0)
+        gx, gy = matlab_gradient(fused[top : min(band.stop + 1, rows)])
+        keep = slice(band.start - top, band.stop - top)
+        gx, gy = gx[keep], gy[keep]
+        gx *= gx
+        gy *= gy
+        gx += gy
+        gx /= 2.0
+        total += float(np.sum(np.sqrt(gx, out=gx)))
     return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)

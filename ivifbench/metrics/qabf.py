@@ -14,12 +14,15 @@ TA, KA, DA = 0.9879, -22.0, 0.8
 
 
 def _strength_orientation(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edge strength sqrt(sx^2 + sy^2) and orientation atan(sy / sx) (pi/2 where sx == 0)."""
+    """Edge strength sqrt(sx^2 + sy^2) and orientation atan(sy / sx) (pi/2 where sx == 0).
+    Overwrites ``sx`` and ``sy``."""
+    vertical = sx == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        orientation = np.arctan(sy / sx)
-    np.copyto(orientation, math.pi / 2, where=sx == 0)
-    strength = sx * sx
-    strength += sy * sy
+        orientation = np.divide(sy, sx)
+    np.arctan(orientation, out=orientation)
+    orientation[vertical] = math.pi / 2  # few pixels: 2x faster than copyto(where=)
+    strength = np.multiply(sx, sx, out=sx)
+    strength += np.multiply(sy, sy, out=sy)
     return np.sqrt(strength, out=strength), orientation
 
 
@@ -32,17 +35,15 @@ def _weighted_preservation(
     exactly equal, G is the fused strength itself (not 1). A = 1 - |alpha_S - alpha_F| / (pi/2),
     so ka (A - Da) = ka (1 - Da) - (ka / (pi/2)) |alpha_S - alpha_F|.
     """
-    strength = np.divide(
-        np.minimum(g_src, g_fused),
-        np.maximum(g_src, g_fused),
-        out=g_fused.copy(),
-        where=g_src != g_fused,
-    )
+    strength = np.minimum(g_src, g_fused)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength /= np.maximum(g_src, g_fused)
+    np.copyto(strength, g_fused, where=g_src == g_fused)
     strength -= DG
     strength *= KG
     np.exp(strength, out=strength)
     strength += 1.0
-    angle = a_src - a_fused
+    angle = np.subtract(a_src, a_fused, out=a_src)
     np.abs(angle, out=angle)
     angle *= -KA / (math.pi / 2)
     angle += KA * (1.0 - DA)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ivifbench.metrics.filtering import (
-    box_mean_valid,
-    filter2_valid,
+    BAND_ROWS,
+    box_mean_valid_rows,
+    filter2_valid_rows,
     gaussian_window_1d,
     valid_bands,
 )
@@ -30,48 +31,73 @@ def _ssim_map_sum(
     cov_norm: float,
     c1: float,
     c2: float,
+    columns: slice,
 ) -> float:
-    """Sum of the SSIM map ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2)).
+    """Sum over ``columns`` of the SSIM map
+    ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2)).
 
     (Co)variances are ``cov_norm`` x (E[xy] - mx my); ``cov_norm`` is divided out of the second
-    factors, i.e. C2 / cov_norm is used against the unscaled moments.
+    factors, i.e. C2 / cov_norm is used against the unscaled moments. Overwrites ``e_xy``.
     """
     c2 = c2 / cov_norm
     product = mu_x * mu_y
     squares = mu_x * mu_x
     squares += mu_y * mu_y
-    structure = e_xy - product
+    structure = e_xy
+    structure -= product
     structure *= 2.0
     structure += c2
     product *= 2.0
     product += c1
     product *= structure
-    spread = e_xx + e_yy
+    spread = np.add(e_xx, e_yy, out=structure)
     spread -= squares
     spread += c2
     squares += c1
     squares *= spread
-    return float(np.sum(np.divide(product, squares, out=product)))
+    return float(np.sum(np.divide(product, squares, out=product)[:, columns]))
 
 
-def _ssim_mean(
-    mean: Callable[[np.ndarray], np.ndarray],
+#: Local means of the 'valid' rows of a window (whole rows, see ``filter2_valid_rows``),
+#: into an optional buffer.
+RowMeans = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _ssim_means(
+    mean: RowMeans,
     window: int,
-    x: np.ndarray,
-    y: np.ndarray,
+    fused: np.ndarray,
+    sources: tuple[np.ndarray, ...],
     cov_norm: float,
     c1: float,
     c2: float,
-) -> float:
-    """Mean SSIM map of x and y; ``mean`` gives local means at the 'valid' positions of a
-    ``window``-row window. Runs band by band."""
-    total = 0.0
-    for rows, _ in valid_bands(x.shape[0], window):
-        xb, yb = x[rows], y[rows]
-        total += _ssim_map_sum(
-            mean(xb), mean(yb), mean(xb * xb), mean(yb * yb), mean(xb * yb), cov_norm, c1, c2
-        )
-    return total / ((x.shape[0] - window + 1) * (x.shape[1] - window + 1))
+) -> list[float]:
+    """Mean SSIM map of ``fused`` and each source. Runs band by band through buffers reused by
+    every band; the fused image's moments are computed once for all sources."""
+    height, width = fused.shape
+    columns = slice(window // 2, width - window // 2)
+    buffers = np.empty((6, min(BAND_ROWS + window - 1, height), width))
+    totals = [0.0] * len(sources)
+    for rows, _ in valid_bands(height, window):
+        product, mu_f, e_ff, mu_s, e_ss, e_sf = buffers[:, : rows.stop - rows.start]
+        f = fused[rows]
+        mu_f = mean(f, mu_f)
+        e_ff = mean(np.multiply(f, f, out=product), e_ff)
+        for i, source in enumerate(sources):
+            s = source[rows]
+            totals[i] += _ssim_map_sum(
+                mean(s, mu_s),
+                mu_f,
+                mean(np.multiply(s, s, out=product), e_ss),
+                e_ff,
+                mean(np.multiply(s, f, out=product), e_sf),
+                cov_norm,
+                c1,
+                c2,
+                columns,
+            )
+    windows = (height - window + 1) * (width - window + 1)
+    return [total / windows for total in totals]
 
 
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -87,11 +113,11 @@ def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     c1 = (K1 * SKIMAGE_DATA_RANGE) ** 2
     c2 = (K2 * SKIMAGE_DATA_RANGE) ** 2
 
-    def mean(x: np.ndarray) -> np.ndarray:
-        return box_mean_valid(x, n)
+    def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return box_mean_valid_rows(x, n, out)
 
     cov_norm = count / (count - 1.0)
-    return sum(_ssim_mean(mean, n, fused, source, cov_norm, c1, c2) for source in (a, b))
+    return sum(_ssim_means(mean, n, fused, (a, b), cov_norm, c1, c2))
 
 
 def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -104,7 +130,8 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     c1 = (K1 * VIFB_L) ** 2
     c2 = (K2 * VIFB_L) ** 2
 
-    def mean(x: np.ndarray) -> np.ndarray:
-        return filter2_valid(x, taps)
+    def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return filter2_valid_rows(x, taps, out)
 
-    return sum(_ssim_mean(mean, VIFB_WINDOW, source, fused, 1.0, c1, c2) for source in (b, a))
+    ssim_vis, ssim_ir = _ssim_means(mean, VIFB_WINDOW, fused, (b, a), 1.0, c1, c2)
+    return ssim_vis + ssim_ir

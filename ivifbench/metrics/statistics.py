@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sum_of_products
+from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
 def standard_deviation(fused: np.ndarray) -> float:
@@ -13,18 +13,27 @@ def standard_deviation(fused: np.ndarray) -> float:
 
     VIFB ``metricsVariance`` (despite the name), Tang ``SD_evaluation``, CDDFuse ``np.std``.
     """
-    return float(np.std(fused))
+    mean = fused.mean()
+    squares = 0.0
+    for rows in row_blocks(fused.shape[0]):  # bands: no image-sized temporary
+        deviation = fused[rows] - mean
+        squares += float(np.sum(np.square(deviation, out=deviation)))  # pairwise, as np.std
+    return float(np.sqrt(squares / fused.size))
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant."""
-    dx = x - x.mean()
-    dy = y - y.mean()
-    products = sum_of_products(dx, dy)
+    """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant.
+    2-D inputs run in bands of rows (no image-sized temporaries)."""
+    mean_x, mean_y = x.mean(), y.mean()
+    products = squares_x = squares_y = 0.0
+    for rows in row_blocks(x.shape[0]):
+        dx = x[rows] - mean_x
+        dy = y[rows] - mean_y
+        products += sum_of_products(dx, dy)
+        squares_x += sum_of_products(dx, dx)
+        squares_y += sum_of_products(dy, dy)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(
-            np.float64(products) / np.sqrt(sum_of_products(dx, dx) * sum_of_products(dy, dy))
-        )
+        return float(np.float64(products) / np.sqrt(np.float64(squares_x * squares_y)))
 
 
 def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, valid_bands
+from ivifbench.metrics.filtering import (
+    filter2_valid_rows,
+    filter2_valid_subsampled,
+    gaussian_window_1d,
+    sum_log10,
+    valid_bands,
+)
 
 #: Window size of each scale; sigma is size / 5 (``fspecial('gaussian', N, N/5)``).
 SCALE_WINDOWS = (17, 9, 5, 3)
@@ -13,53 +19,76 @@ SCALE_WINDOWS = (17, 9, 5, 3)
 EPS = 1e-10
 #: Smallest height/width for which all four scales keep at least one 'valid' pixel.
 MIN_SIDE = 41
+#: Output rows per band (larger than the default: the 17-row window's halo is filtered twice).
+VIF_BAND_ROWS = 128
 
 
-def _source_variance(mu: np.ndarray, e2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Local variance clipped at 0, and where it reaches the threshold EPS."""
+def local_variance(mu: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """Local variance E[x^2] - mu^2 clipped at 0 (a new array)."""
     variance = mu * mu
     np.subtract(e2, variance, out=variance)
-    np.maximum(variance, 0.0, out=variance)
-    return variance, variance >= EPS
+    return np.maximum(variance, 0.0, out=variance)
+
+
+def source_gains(
+    mu_s: np.ndarray,
+    e_ss: np.ndarray,
+    e_sf: np.ndarray,
+    mu_f: np.ndarray,
+    var_f: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel (gain g, source variance s^2, distortion variance v^2) of one source S against
+    the distorted/fused image F, from local means ``mu_*`` and raw second moments ``e_*``
+    (``var_f``: F's local variance clipped at 0). Overwrites ``mu_s``, ``e_ss`` and ``e_sf``.
+
+    The reference codes' masks (Sheikh's ``vifp_mscale``, Han's ``VIFF_Public.m``) reduce to:
+    s^2 clipped at 0 and zeroed below EPS; g = s_SF / (s^2 + EPS) where s^2 >= EPS,
+    var_f >= EPS and g > 0, else 0; v^2 = max(var_f - g s_SF, EPS) with the unmasked g (v^2
+    only matters where g > 0).
+    """
+    cov = e_sf
+    cov -= mu_s * mu_f
+    var_s = e_ss
+    var_s -= np.multiply(mu_s, mu_s, out=mu_s)
+    np.maximum(var_s, 0.0, out=var_s)
+    gain = np.add(var_s, EPS, out=mu_s)
+    np.divide(cov, gain, out=gain)
+    noise = np.multiply(gain, cov, out=cov)
+    np.subtract(var_f, noise, out=noise)
+    np.maximum(noise, EPS, out=noise)
+    informative = var_s >= EPS
+    var_s *= informative
+    informative &= var_f >= EPS
+    informative &= gain > 0
+    gain *= informative
+    return gain, var_s, noise
 
 
 def _information_sums(
-    mu1: np.ndarray,
-    e11: np.ndarray,
-    e12: np.ndarray,
-    mu2: np.ndarray,
-    sigma2_sq: np.ndarray,
-    informative2: np.ndarray,
+    source: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mu_f: np.ndarray,
+    var_f: np.ndarray,
     sigma_nsq: float,
+    columns: slice,
 ) -> tuple[float, float]:
-    """Numerator and denominator sums of one scale and one reference.
+    """Numerator and denominator sums over ``columns`` of one scale and one reference S (the
+    distorted image F): sum log10(1 + g^2 s^2 / (v^2 + sigma_nsq)) and
+    sum log10(1 + s^2 / sigma_nsq) with g, s^2, v^2 from :func:`source_gains` (``source`` =
+    S's local mean, E[S^2], E[SF]).
 
-    The reference code's masks reduce to: a pixel adds log10(1 + g^2 s1 / (sv + sigma_nsq)) to
-    the numerator only where s1 >= EPS, s2 >= EPS and g > 0 (everywhere else that term is
-    log10(1) = 0), with g = s12 / (s1 + EPS) and sv = max(s2 - g s12, EPS); and
-    log10(1 + s1 / sigma_nsq) to the denominator where s1 >= EPS. s1, s2 are clipped at 0.
+    Through :func:`sum_log10` (no per-pixel logarithm); the numerator as the sum of log10 of
+    the factors' numerators minus that of their denominators (no per-pixel division). Both
+    sums are exactly 0 where every term is (a constant source gives 0/0, as the reference).
     """
-    sigma1_sq, informative1 = _source_variance(mu1, e11)
-    sigma12 = mu1 * mu2
-    np.subtract(e12, sigma12, out=sigma12)
-    g = sigma1_sq + EPS
-    np.divide(sigma12, g, out=g)
-    sv_sq = g * sigma12
-    np.subtract(sigma2_sq, sv_sq, out=sv_sq)
-    np.maximum(sv_sq, EPS, out=sv_sq)
-    sigma1_sq *= informative1
-    informative1 &= informative2
-    informative1 &= g > 0
-    g *= g
-    g *= sigma1_sq
-    sv_sq += sigma_nsq
-    g /= sv_sq
-    g *= informative1
-    g += 1.0
-    numerator = float(np.sum(np.log10(g, out=g)))
-    sigma1_sq /= sigma_nsq
-    sigma1_sq += 1.0
-    return numerator, float(np.sum(np.log10(sigma1_sq, out=sigma1_sq)))
+    gain, var_s, noise = source_gains(*source, mu_f, var_f)
+    noise += sigma_nsq
+    gain *= gain
+    gain *= var_s
+    gain += noise
+    numerator = sum_log10(gain, columns) - sum_log10(noise, columns)
+    var_s /= sigma_nsq
+    var_s += 1.0
+    return numerator, sum_log10(var_s, columns)
 
 
 def vifp_terms(
@@ -71,30 +100,33 @@ def vifp_terms(
     scale's window ('valid') and keeps every second row and column. ``sigma_nsq`` is the
     visual-noise variance in the data's units (2 for 0-255 data, as the reference code).
     Each scale runs in bands of output rows ('valid' filtering of a band needs only the band's
-    rows plus the window size - 1 following rows).
+    rows plus the window size - 1 following rows), through buffers reused by every band.
     """
     num = [0.0] * len(refs)
     den = [0.0] * len(refs)
     for scale, size in enumerate(SCALE_WINDOWS):
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
-            refs = [filter2_valid(r, taps)[::2, ::2] for r in refs]
-            dist = filter2_valid(dist, taps)[::2, ::2]
-        for rows, _ in valid_bands(dist.shape[0], size):
+            refs = [filter2_valid_subsampled(r, taps) for r in refs]
+            dist = filter2_valid_subsampled(dist, taps)
+        height, width = dist.shape
+        valid = slice(size // 2, width - size // 2)
+        # Buffers: a product, F's mean and E[F^2], and S's mean, E[S^2], E[SF].
+        buffers = np.empty((6, min(VIF_BAND_ROWS + size - 1, height), width))
+        for rows, _ in valid_bands(height, size, VIF_BAND_ROWS):
+            product, *filtered = buffers[:, : rows.stop - rows.start]
             d = dist[rows]
-            mu2 = filter2_valid(d, taps)
-            sigma2_sq, informative2 = _source_variance(mu2, filter2_valid(d * d, taps))
+            mu_f = filter2_valid_rows(d, taps, filtered[0])
+            e_ff = filter2_valid_rows(np.multiply(d, d, out=product), taps, filtered[1])
+            var_f = local_variance(mu_f, e_ff)
             for i, ref in enumerate(refs):
                 r = ref[rows]
-                n, dn = _information_sums(
-                    filter2_valid(r, taps),
-                    filter2_valid(r * r, taps),
-                    filter2_valid(r * d, taps),
-                    mu2,
-                    sigma2_sq,
-                    informative2,
-                    sigma_nsq,
+                source = (
+                    filter2_valid_rows(r, taps, filtered[2]),
+                    filter2_valid_rows(np.multiply(r, r, out=product), taps, filtered[3]),
+                    filter2_valid_rows(np.multiply(r, d, out=product), taps, filtered[4]),
                 )
+                n, dn = _information_sums(source, mu_f, var_f, sigma_nsq, valid)
                 num[i] += n
                 den[i] += dn
     return list(zip(num, den, strict=True))

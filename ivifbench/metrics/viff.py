@@ -6,8 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d, valid_bands
-from ivifbench.metrics.vif import EPS, MIN_SIDE, SCALE_WINDOWS
+from ivifbench.metrics.filtering import (
+    filter2_valid,
+    filter2_valid_subsampled,
+    gaussian_window_1d,
+    valid_bands,
+)
+from ivifbench.metrics.vif import MIN_SIDE, SCALE_WINDOWS, local_variance, source_gains
 
 #: Weights of the four scales.
 SCALE_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
@@ -17,44 +22,14 @@ VISUAL_NOISE = 0.005 * 255 * 255
 RATIO_OFFSET = 1e-7
 
 
-def _source_terms(
-    mu_s: np.ndarray,
-    e_ss: np.ndarray,
-    e_sf: np.ndarray,
-    mu_f: np.ndarray,
-    var_f: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-pixel (gain g, source variance s^2, distortion variance v^2) of one source and scale
-    from local means ``mu_*`` and raw second moments ``e_*`` (``var_f`` clipped at 0).
-
-    ``VIFF_Public.m``'s masks reduce to: g = s12 / (s^2 + EPS) where s^2 >= EPS,
-    var_f >= EPS and g > 0, else 0; s^2 clipped at 0 and zeroed below EPS. v^2 only matters where
-    g > 0, and there it is max(var_f - g s12, EPS).
-    """
-    var_s = e_ss - mu_s * mu_s
-    np.maximum(var_s, 0.0, out=var_s)
-    cov = e_sf - mu_s * mu_f
-    gain = cov / (var_s + EPS)
-    noise = gain * cov
-    np.subtract(var_f, noise, out=noise)
-    np.maximum(noise, EPS, out=noise)
-    informative = var_s >= EPS
-    var_s *= informative
-    informative &= var_f >= EPS
-    informative &= gain > 0
-    gain *= informative
-    return gain, var_s, noise
-
-
 def _selected_information(
     mu_f: np.ndarray, e_ff: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> tuple[float, float]:
     """sum(VID + C) and sum(VIND + C) over some pixels (a band) of one scale, each pixel from
     the source with the smaller gain (the second source on ties, as ``VIFF_Public.m``)."""
-    var_f = e_ff - mu_f * mu_f
-    np.maximum(var_f, 0.0, out=var_f)
+    var_f = local_variance(mu_f, e_ff)
     (gain, var_s, noise), (gain_b, var_b, noise_b) = (
-        _source_terms(mu_s, e_ss, e_sf, mu_f, var_f) for mu_s, e_ss, e_sf in sources
+        source_gains(mu_s, e_ss, e_sf, mu_f, var_f) for mu_s, e_ss, e_sf in sources
     )
     take_b = ~(gain < gain_b)
     np.copyto(gain, gain_b, where=take_b)
@@ -90,7 +65,7 @@ def viff(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     for scale, size in enumerate(SCALE_WINDOWS):
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
-            f, a, b = (filter2_valid(image, taps)[::2, ::2] for image in (f, a, b))
+            f, a, b = (filter2_valid_subsampled(image, taps) for image in (f, a, b))
         # Bands of output rows, each filtered from its rows plus the window's halo, keep the
         # intermediates in cache.
         vid = vind = 0.0
