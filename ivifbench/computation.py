@@ -1,0 +1,154 @@
+"""``compute``: the metric values of one fusion triple under one convention."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+from ivifbench.conventions import DEFAULT_CONVENTION, Convention, MetricImpl, get_convention
+from ivifbench.errors import DegenerateMetricWarning, MetricInputError
+from ivifbench.inputs import Triple, load_triple
+from ivifbench.registry import METRICS
+
+ImageSource = str | os.PathLike | np.ndarray
+#: (fused, ir, vis) float64 planes of one channel.
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def resolve_metrics(convention: Convention, metrics: str | Iterable[str] | None) -> list[str]:
+    """Canonical names to compute: the convention's defaults for ``None``; otherwise the given
+    names (a list or a comma-separated string, matched case-insensitively), duplicates dropped."""
+    if metrics is None:
+        names = list(convention.default_metrics)
+    else:
+        requested = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+        by_lower = {name.lower(): name for name in METRICS}
+        names = []
+        for raw in requested:
+            name = by_lower.get(str(raw).strip().lower())
+            if name is None:
+                raise MetricInputError(
+                    f"metrics: unknown metric {str(raw).strip()!r} (known: {', '.join(METRICS)})"
+                )
+            if name not in names:
+                names.append(name)
+        if not names:
+            raise MetricInputError("metrics: no metric given")
+    missing = [name for name in names if name not in convention.implementations]
+    if missing:
+        available = ", ".join(convention.implementations)
+        raise MetricInputError(
+            f"metrics: {', '.join(missing)} not available under convention "
+            f"{convention.name!r} in this version (available: {available})"
+        )
+    return names
+
+
+def _check_min_size(triple: Triple, convention: Convention, names: list[str]) -> None:
+    height, width = triple.fused.size
+    too_small = [
+        f"{name} needs at least {impl.min_side}x{impl.min_side}"
+        for name in names
+        if min(height, width) < (impl := convention.implementations[name]).min_side
+    ]
+    if too_small:
+        raise MetricInputError(
+            f"{triple.fused.label}: image is {height}x{width} pixels; {'; '.join(too_small)}"
+        )
+
+
+def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
+    """Per-channel float64 (fused, ir, vis) planes in 0-255 units.
+
+    Gray conventions convert every colour image with ``to_gray`` and give one plane triple.
+    ``vifb`` gives one triple per fused channel: with a colour fused image the VIS image must be
+    colour (VIFB indexes VIS_k) and a gray IR is shared by all channels; with a gray fused
+    image both sources must be gray (VIFB would mix conversions inside its metric functions).
+    """
+    if convention.to_gray is not None:
+        return [
+            tuple(
+                (convention.to_gray(im.pixels) if im.is_colour else im.pixels).astype(np.float64)
+                for im in triple.images()
+            )
+        ]
+    fused, ir, vis = triple.images()
+    if not fused.is_colour:
+        colour = [im.label for im in (ir, vis) if im.is_colour]
+        if colour:
+            raise MetricInputError(
+                f"{', '.join(colour)}: colour source with a gray fused image; the vifb "
+                "convention evaluates channel by channel, so give a colour fused image or "
+                "gray sources"
+            )
+        return [
+            (
+                fused.pixels.astype(np.float64),
+                ir.pixels.astype(np.float64),
+                vis.pixels.astype(np.float64),
+            )
+        ]
+    if not vis.is_colour:
+        raise MetricInputError(
+            f"{vis.label}: gray VIS with a colour fused image; the vifb convention computes "
+            "metric(VIS_k, IR, F_k) per channel k and needs a colour VIS image"
+        )
+    planes = []
+    for k in range(3):
+        ir_k = ir.pixels[..., k] if ir.is_colour else ir.pixels
+        planes.append(
+            (
+                fused.pixels[..., k].astype(np.float64),
+                ir_k.astype(np.float64),
+                vis.pixels[..., k].astype(np.float64),
+            )
+        )
+    return planes
+
+
+def _evaluate(impl: MetricImpl, planes: list[Planes]) -> float:
+    if len(planes) > 1 and impl.colour_layout == "side_by_side":
+        side_by_side = np.concatenate([fused for fused, _, _ in planes], axis=1)
+        return float(impl(side_by_side, planes[0][1], planes[0][2]))
+    values = [impl(*p) for p in planes]
+    return float(values[0] if len(values) == 1 else sum(values) / len(values))
+
+
+def compute(
+    fused: ImageSource,
+    ir: ImageSource,
+    vis: ImageSource,
+    metrics: str | Iterable[str] | None = None,
+    convention: str = DEFAULT_CONVENTION,
+) -> dict[str, float]:
+    """Metric values of a fusion triple, ``{canonical name: value}`` in the requested order.
+
+    ``fused``, ``ir``, ``vis``: file paths or uint8 arrays, ``(H, W)`` or ``(H, W, 3)`` RGB.
+    ``metrics``: canonical names (list or ``"EN,SD"``); ``None`` = the convention's defaults.
+    ``convention``: ``cddfuse`` (default), ``tang`` or ``vifb`` (see
+    :mod:`ivifbench.conventions`). A value that is undefined for the input (e.g. CC of a
+    constant fused image) is NaN, exactly where the toolbox gives NaN, and a
+    :class:`DegenerateMetricWarning` names it. Bad input raises :class:`MetricInputError`.
+    """
+    conv = get_convention(convention)
+    names = resolve_metrics(conv, metrics)
+    triple = load_triple(fused, ir, vis)
+    _check_min_size(triple, conv, names)
+    planes = _channel_planes(conv, triple)
+    results: dict[str, float] = {}
+    for name in names:
+        with np.errstate(all="ignore"):
+            value = _evaluate(conv.implementations[name], planes)
+        if not math.isfinite(value):
+            warnings.warn(
+                f"{name} ({conv.name}) is {value} for {triple.fused.label}: undefined for this "
+                "input (e.g. a constant image), as in the reference toolbox",
+                DegenerateMetricWarning,
+                stacklevel=2,
+            )
+        results[name] = value
+    return results

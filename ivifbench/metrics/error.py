@@ -1,0 +1,61 @@
+"""Pixel-error metrics between the fused image and each source: MSE, PSNR and VIFB's RMSE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _mse(x: np.ndarray, y: np.ndarray) -> float:
+    d = x - y
+    return float(np.mean(d * d))
+
+
+def mean_squared_error(
+    fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, unit_divisor: float = 1.0
+) -> float:
+    """MSE: mean over the two sources of mean((S - F)^2).
+
+    Values are first divided by ``unit_divisor``: 1 gives (0-255)^2 units (CDDFuse
+    ``Evaluator.MSE``), 255 gives [0, 1]^2 units (Tang ``MSE_evaluation`` on ``im2double``).
+    """
+    f, a, b = (x / unit_divisor for x in (fused, a, b)) if unit_divisor != 1.0 else (fused, a, b)
+    return (_mse(a, f) + _mse(b, f)) / 2.0
+
+
+def peak_signal_to_noise_ratio(
+    fused: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    peak: float | None = None,
+    unit_divisor: float = 1.0,
+) -> float:
+    """PSNR = 10 log10(peak^2 / MSE) in dB, MSE as :func:`mean_squared_error`.
+
+    ``peak=None``: max of the fused image (CDDFuse ``Evaluator.PSNR``). Tang ``PSNR_evaluation``
+    is ``peak=255`` with ``unit_divisor=255`` (the MSE on [0, 1] data against a 255 peak:
+    standard 8-bit PSNR + 20 log10(255) = +48.13 dB). +inf when the MSE is 0.
+    """
+    mse = mean_squared_error(fused, a, b, unit_divisor=unit_divisor)
+    top = float(np.max(fused)) / unit_divisor if peak is None else peak
+    with np.errstate(divide="ignore"):
+        return float(10.0 * np.log10(top * top / mse))
+
+
+def _root_sse_per_pixel(x: np.ndarray, y: np.ndarray) -> float:
+    """VIFB's helper ``mse``: sqrt(sum((x - y)^2)) / (M N) (not a mean squared error)."""
+    d = x - y
+    return float(np.sqrt(np.sum(d * d)) / x.size)
+
+
+def root_mean_squared_error_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """RMSE as VIFB ``metricsRmse``: mean over the sources of sqrt(SSE) / (MN)
+    (= RMSE / sqrt(MN)), 0-255 grey levels."""
+    return (_root_sse_per_pixel(b, fused) + _root_sse_per_pixel(a, fused)) / 2.0
+
+
+def peak_signal_to_noise_ratio_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR as VIFB ``metricsPsnr``: 20 log10(255 / sqrt(m)) dB with m the VIFB RMSE above."""
+    m = root_mean_squared_error_vifb(fused, a, b)
+    with np.errstate(divide="ignore"):
+        return float(20.0 * np.log10(255.0 / np.sqrt(m)))

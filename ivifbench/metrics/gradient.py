@@ -1,0 +1,55 @@
+"""Gradient activity of the fused image: spatial frequency (SF) and average gradient (AG)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+
+def spatial_frequency(
+    fused: np.ndarray, *, divisor: Literal["differences", "pixels"] = "differences"
+) -> float:
+    """SF = sqrt(RF^2 + CF^2) from squared horizontal and vertical neighbour differences,
+    0-255 grey levels.
+
+    ``divisor="differences"`` (Tang ``SF_evaluation``, CDDFuse): each sum is divided by its
+    number of differences, M(N-1) and (M-1)N. ``"pixels"`` (VIFB ``metricsSpatial_frequency``):
+    both sums are divided by MN.
+    """
+    horizontal = np.diff(fused, axis=1)
+    vertical = np.diff(fused, axis=0)
+    h_sum = float(np.sum(horizontal * horizontal))
+    v_sum = float(np.sum(vertical * vertical))
+    if divisor == "pixels":
+        return float(np.sqrt((h_sum + v_sum) / fused.size))
+    return float(np.sqrt(h_sum / horizontal.size + v_sum / vertical.size))
+
+
+def matlab_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB ``gradient(image)``: (d/dx along columns, d/dy along rows); central differences
+    inside, one-sided differences on the borders. Needs at least 2 rows and 2 columns."""
+    gx = np.empty_like(image)
+    gx[:, 1:-1] = (image[:, 2:] - image[:, :-2]) / 2.0
+    gx[:, 0] = image[:, 1] - image[:, 0]
+    gx[:, -1] = image[:, -1] - image[:, -2]
+    gy = np.empty_like(image)
+    gy[1:-1] = (image[2:] - image[:-2]) / 2.0
+    gy[0] = image[1] - image[0]
+    gy[-1] = image[-1] - image[-2]
+    return gx, gy
+
+
+def average_gradient(
+    fused: np.ndarray, *, divisor: Literal["(M-1)(N-1)", "MN"] = "(M-1)(N-1)"
+) -> float:
+    """AG: sum of sqrt((gx^2 + gy^2) / 2) over all MN pixels divided by ``divisor``,
+    0-255 grey levels per pixel.
+
+    ``"(M-1)(N-1)"``: VIFB ``metricsAvg_gradient`` and Tang ``AG_evaluation``;
+    ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean).
+    """
+    gx, gy = matlab_gradient(fused)
+    total = float(np.sum(np.sqrt((gx * gx + gy * gy) / 2.0)))
+    rows, cols = fused.shape
+    return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
