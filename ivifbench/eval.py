@@ -24,6 +24,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from ivifbench.cache import ValueCache, result_key
+from ivifbench.computation import compute
+from ivifbench.errors import MetricInputError
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
 from ivifdata.imageio import ImageReadError, read_image
 
@@ -101,8 +103,6 @@ def evaluate_job(job: Job, dataset: str, convention: str) -> Outcome:
     Expected input problems (unreadable file, size mismatch, input rejected by the metric core)
     become a :class:`Problem`; anything else is a bug and propagates.
     """
-    from ivifbench import InputError, compute
-
     triple = job.triple
 
     def problem(file: Path | str, kind: str, detail: str) -> Outcome:
@@ -120,7 +120,7 @@ def evaluate_job(job: Job, dataset: str, convention: str) -> Outcome:
         warnings.simplefilter("always")
         try:
             values = compute(fused, ir, vis, metrics=list(job.metrics), convention=convention)
-        except InputError as exc:
+        except MetricInputError as exc:
             return problem(triple.fused, "invalid_input", str(exc))
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
     return Outcome(job.index, {m: float(values[m]) for m in job.metrics}, None, messages)

@@ -112,7 +112,10 @@ def match_sources(
     for stem in sorted(vis_index.keys() - ir_index.keys()):
         detail = f"no IR image with this stem in {ir_dir}"
         problems.append(Problem(dataset, "", stem, str(vis_index[stem]), "missing_source", detail))
-    pairs = {stem: (ir_index[stem], vis_index[stem]) for stem in sorted(ir_index & vis_index)}
+    pairs = {
+        stem: (ir_index[stem], vis_index[stem])
+        for stem in sorted(ir_index.keys() & vis_index.keys())
+    }
     return pairs, problems
 
 

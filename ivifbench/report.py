@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ivifbench.conventions import metric_unit
+from ivifbench.errors import MetricInputError
 from ivifbench.eval import ID_COLUMNS, META_COLUMNS, read_table, table_metrics
+from ivifbench.registry import METRICS
 
 #: Name of the block that pools all datasets.
 ALL_DATASETS = "all"
@@ -48,6 +51,12 @@ class MetricSpec:
     name: str
     direction: str
     unit: str
+
+    @property
+    def short_unit(self) -> str:
+        """Unit for headers: the part before the first comma; '' for unitless metrics."""
+        head = self.unit.split(",")[0].strip()
+        return "" if head.startswith("unitless") else head
 
     @property
     def arrow(self) -> str:
@@ -76,11 +85,13 @@ class Summary:
 
 def metric_spec(name: str, convention: str) -> MetricSpec:
     """Direction and unit of ``name`` under ``convention`` from the metric registry."""
-    from ivifbench.registry import METRICS, metric_unit
-
     if name not in METRICS:
-        raise ReportInputError(f"column {name!r} is not a known metric")
-    return MetricSpec(name, METRICS[name].direction, metric_unit(name, convention))
+        raise ReportInputError(f"column {name!r} is not a known metric ({', '.join(METRICS)})")
+    try:
+        unit = metric_unit(name, convention)
+    except (KeyError, MetricInputError):
+        raise ReportInputError(f"metric {name!r} does not exist under {convention!r}") from None
+    return MetricSpec(name, METRICS[name].direction, unit)
 
 
 def load_tables(paths: Sequence[Path]) -> pd.DataFrame:
@@ -261,8 +272,8 @@ def image_count_note(summary: Summary) -> str:
 
 
 def units_note(summary: Summary) -> str:
-    """'EN in bits; MI in nats; ...' for the metrics that have a unit ('' if none has)."""
-    return "; ".join(f"{m.name} in {m.unit}" for m in summary.metrics if m.unit)
+    """'EN in bits; MI in nats; ...' (short units; '' when every metric is unitless)."""
+    return "; ".join(f"{m.name} in {m.short_unit}" for m in summary.metrics if m.short_unit)
 
 
 def display_frame(
@@ -303,7 +314,7 @@ def latex_escape(text: str) -> str:
 def latex_header(metric: MetricSpec) -> str:
     """Column label: name, unit in parentheses, direction arrow (LaTeX)."""
     arrow = r"$\uparrow$" if metric.direction == "higher" else r"$\downarrow$"
-    unit = f" ({latex_escape(metric.unit)})" if metric.unit else ""
+    unit = f" ({latex_escape(metric.short_unit)})" if metric.short_unit else ""
     return f"{latex_escape(metric.name)}{unit} {arrow}"
 
 
@@ -374,7 +385,7 @@ def markdown_escape(text: str) -> str:
 def render_markdown(summary: Summary) -> str:
     """Caption paragraph and a pipe table (bold best, ``<u>`` second)."""
     header = {
-        m.name: f"{markdown_escape(m.name)}{f' ({m.unit})' if m.unit else ''} {m.arrow}"
+        m.name: f"{markdown_escape(m.name)}{f' ({m.short_unit})' if m.short_unit else ''} {m.arrow}"
         for m in summary.metrics
     }
     frame = display_frame(summary, header, plus_minus=" \u00b1 ")
@@ -405,8 +416,8 @@ def render_markdown(summary: Summary) -> str:
 
 
 def csv_column(metric: MetricSpec, stat: str) -> str:
-    """CSV column name, unit in brackets: ``MI mean [nats]``, ``Qabf std``."""
-    return f"{metric.name} {stat}" + (f" [{metric.unit}]" if metric.unit else "")
+    """CSV column name, short unit in brackets: ``MI mean [nats]``, ``Qabf std``."""
+    return f"{metric.name} {stat}" + (f" [{metric.short_unit}]" if metric.short_unit else "")
 
 
 def render_csv(summary: Summary) -> str:

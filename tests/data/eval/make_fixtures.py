@@ -63,8 +63,14 @@ def make_roadscene() -> None:
     out = HERE / "roadscene"
     for stem, origin in ROADSCENE_CROPS.items():
         triple = SHARED / "refs/triples"
-        save(out / "ir" / f"{stem}.png", crop(read_image(triple / f"roadscene_{stem}_mean/ir.png"), origin))
-        save(out / "vis" / f"{stem}.png", crop(read_image(triple / f"roadscene_{stem}_mean/vis.png"), origin))
+        save(
+            out / "ir" / f"{stem}.png",
+            crop(read_image(triple / f"roadscene_{stem}_mean/ir.png"), origin),
+        )
+        save(
+            out / "vis" / f"{stem}.png",
+            crop(read_image(triple / f"roadscene_{stem}_mean/vis.png"), origin),
+        )
         for rule in ("mean", "lap"):
             fused = crop(read_image(triple / f"roadscene_{stem}_{rule}/fused.png"), origin)
             save(out / "results" / rule / f"{stem}.tif", fused, compression="tiff_lzw")
