@@ -54,8 +54,8 @@ class MetricSpec:
 
     @property
     def short_unit(self) -> str:
-        """Unit for headers: the part before the first comma; '' for unitless metrics."""
-        head = self.unit.split(",")[0].strip()
+        """Unit for headers: the part before the first ', '; '' for unitless metrics."""
+        head = self.unit.split(", ")[0].strip()
         return "" if head.startswith("unitless") else head
 
     @property
@@ -311,10 +311,15 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+def latex_unit(unit: str) -> str:
+    """Escaped unit text with ``^2`` typeset as a superscript."""
+    return latex_escape(unit).replace(r"\textasciicircum{}2", "$^2$")
+
+
 def latex_header(metric: MetricSpec) -> str:
     """Column label: name, unit in parentheses, direction arrow (LaTeX)."""
     arrow = r"$\uparrow$" if metric.direction == "higher" else r"$\downarrow$"
-    unit = f" ({latex_escape(metric.short_unit)})" if metric.short_unit else ""
+    unit = f" ({latex_unit(metric.short_unit)})" if metric.short_unit else ""
     return f"{latex_escape(metric.name)}{unit} {arrow}"
 
 
@@ -324,7 +329,7 @@ def latex_caption(summary: Summary) -> str:
     return (
         r"Mean $\pm$ sample standard deviation over images, convention "
         rf"\texttt{{{latex_escape(summary.convention)}}}"
-        + (f"; {latex_escape(units)}" if units else "")
+        + (f"; {latex_unit(units)}" if units else "")
         + f"; {latex_escape(image_count_note(summary))}. "
         r"$\uparrow$/$\downarrow$: higher/lower is better; best in \textbf{bold}, second "
         r"\underline{underlined} (per dataset)."
