@@ -324,7 +324,12 @@ def run_eval(
     """
     start = time.perf_counter()
     plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset)
-    existing = read_table(output) if output.exists() else None
+    existing = None
+    if output.exists():
+        try:
+            existing = read_table(output)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise TableMismatchError(f"cannot be read as a per-image table ({exc})") from None
     if existing is not None:
         check_compatible(existing, convention, metrics)
 

@@ -298,3 +298,9 @@ def test_existing_table_of_another_convention_is_refused(tmp_path: Path) -> None
     metrics = CliRunner().invoke(main, [*args, "--convention", "tang", "--metrics", "EN"])
     assert metrics.exit_code == 2 and "has metrics" in metrics.output
     assert out.read_text() == before
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = CliRunner().invoke(main, [*args[:-2], str(empty), "--no-cache"])
+    assert (
+        result.exit_code == 2 and str(empty) in result.output and "Traceback" not in result.output
+    )
