@@ -144,9 +144,10 @@ def compute(
         with np.errstate(all="ignore"):
             value = _evaluate(conv.implementations[name], planes)
         if not math.isfinite(value):
+            why = "infinite (zero error)" if math.isinf(value) else "undefined (0/0)"
             warnings.warn(
-                f"{name} ({conv.name}) is {value} for {triple.fused.label}: undefined for this "
-                "input (e.g. a constant image), as in the reference toolbox",
+                f"{name} ({conv.name}) is {value} for {triple.fused.label}: {why} for this "
+                "input, as in the reference toolbox",
                 DegenerateMetricWarning,
                 stacklevel=2,
             )

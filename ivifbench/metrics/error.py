@@ -37,9 +37,9 @@ def peak_signal_to_noise_ratio(
     standard 8-bit PSNR + 20 log10(255) = +48.13 dB). +inf when the MSE is 0.
     """
     mse = mean_squared_error(fused, a, b, unit_divisor=unit_divisor)
-    top = float(np.max(fused)) / unit_divisor if peak is None else peak
-    with np.errstate(divide="ignore"):
-        return float(10.0 * np.log10(top * top / mse))
+    top = np.float64(np.max(fused) / unit_divisor if peak is None else peak)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(10.0 * np.log10(top * top / np.float64(mse)))
 
 
 def _root_sse_per_pixel(x: np.ndarray, y: np.ndarray) -> float:
@@ -58,4 +58,4 @@ def peak_signal_to_noise_ratio_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndar
     """PSNR as VIFB ``metricsPsnr``: 20 log10(255 / sqrt(m)) dB with m the VIFB RMSE above."""
     m = root_mean_squared_error_vifb(fused, a, b)
     with np.errstate(divide="ignore"):
-        return float(20.0 * np.log10(255.0 / np.sqrt(m)))
+        return float(20.0 * np.log10(255.0 / np.sqrt(np.float64(m))))

@@ -18,7 +18,8 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant."""
     dx = x - x.mean()
     dy = y - y.mean()
-    return float(np.sum(dx * dy) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.sum(dx * dy) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
 
 
 def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
