@@ -70,6 +70,8 @@ class ValueCache:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(":memory:" if path is None else str(path), timeout=60.0)
+        self._db.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        self._db.execute("PRAGMA synchronous=NORMAL")  # power loss may drop the last commits only
         self._db.executescript(_SCHEMA)
 
     def __enter__(self) -> ValueCache:

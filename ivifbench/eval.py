@@ -33,6 +33,9 @@ from ivifdata.imageio import ImageReadError, read_image
 ID_COLUMNS = ("dataset", "method", "image")
 #: Trailing columns of the per-image table (after the metric columns).
 META_COLUMNS = ("convention", "version", "fused_file", "ir_file", "vis_file")
+#: Cache commits happen after this many jobs (and at the end), so an interrupted run keeps
+#: most of its work without paying a commit per image.
+COMMIT_EVERY = 32
 #: Columns of the problems report.
 PROBLEM_COLUMNS = ("dataset", "method", "image", "file", "kind", "detail")
 
@@ -42,7 +45,7 @@ class TableMismatchError(ValueError):
 
 
 @dataclass(frozen=True)
-class Job:
+class Task:
     """Metrics still to compute for one triple (``index`` is its position in the plan)."""
 
     index: int
@@ -51,8 +54,16 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Job:
+    """The tasks of one source pair: a worker decodes the IR and VIS images once for all the
+    methods' fused images (decoding costs about as much as the metrics)."""
+
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What a worker returns for a :class:`Job`: values, or a problem; plus metric warnings."""
+    """What a worker returns for a :class:`Task`: values, or a problem; plus metric warnings."""
 
     index: int
     values: dict[str, float] | None
@@ -81,49 +92,65 @@ class EvalSummary:
         return [p for p in self.problems if p.kind not in INFORMATIONAL_KINDS]
 
 
-def decode_triple(triple: Triple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read fused, IR and VIS (uint8/uint16, gray or RGB); raise on unequal height/width."""
-    fused, ir, vis = (read_image(p) for p in (triple.fused, triple.ir, triple.vis))
+def size_mismatch(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> str | None:
+    """'sizes differ (W x H): fused 80x64, IR 96x72, VIS 96x72', or None when they agree."""
     sizes = [a.shape[:2] for a in (fused, ir, vis)]
-    if len(set(sizes)) > 1:
-        described = ", ".join(
-            f"{name} {w}x{h}" for name, (h, w) in zip(("fused", "IR", "VIS"), sizes, strict=True)
-        )
-        raise _SizeMismatch(f"sizes differ (W x H): {described}")
-    return fused, ir, vis
+    if len(set(sizes)) == 1:
+        return None
+    described = ", ".join(
+        f"{name} {w}x{h}" for name, (h, w) in zip(("fused", "IR", "VIS"), sizes, strict=True)
+    )
+    return f"sizes differ (W x H): {described}"
 
 
-class _SizeMismatch(ValueError):
-    """Raised by :func:`decode_triple` when the three images differ in size."""
-
-
-def evaluate_job(job: Job, dataset: str, convention: str) -> Outcome:
-    """Decode one triple and compute ``job.metrics`` (runs in a worker process).
+def evaluate_task(
+    task: Task, ir: np.ndarray, vis: np.ndarray, dataset: str, convention: str
+) -> Outcome:
+    """Decode the fused image of ``task`` and compute its metrics against decoded sources.
 
     Expected input problems (unreadable file, size mismatch, input rejected by the metric core)
     become a :class:`Problem`; anything else is a bug and propagates.
     """
-    triple = job.triple
+    triple = task.triple
 
     def problem(file: Path | str, kind: str, detail: str) -> Outcome:
-        return Outcome(
-            job.index, None, Problem(dataset, triple.method, triple.image, str(file), kind, detail)
-        )
+        found = Problem(dataset, triple.method, triple.image, str(file), kind, detail)
+        return Outcome(task.index, None, found)
 
     try:
-        fused, ir, vis = decode_triple(triple)
+        fused = read_image(triple.fused)
     except ImageReadError as exc:
         return problem(exc.path, "unreadable", exc.reason)
-    except _SizeMismatch as exc:
-        return problem(triple.fused, "size_mismatch", str(exc))
+    mismatch = size_mismatch(fused, ir, vis)
+    if mismatch:
+        return problem(triple.fused, "size_mismatch", mismatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            values = compute(fused, ir, vis, metrics=list(job.metrics), convention=convention)
+            values = compute(fused, ir, vis, metrics=list(task.metrics), convention=convention)
         except MetricInputError as exc:
             return problem(triple.fused, "invalid_input", str(exc))
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
-    return Outcome(job.index, {m: float(values[m]) for m in job.metrics}, None, messages)
+    return Outcome(task.index, {m: float(values[m]) for m in task.metrics}, None, messages)
+
+
+def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
+    """Decode the job's IR and VIS once, then evaluate each task (runs in a worker process)."""
+    first = job.tasks[0].triple
+    try:
+        ir, vis = read_image(first.ir), read_image(first.vis)
+    except ImageReadError as exc:
+        return [
+            Outcome(
+                t.index,
+                None,
+                Problem(
+                    dataset, t.triple.method, t.triple.image, exc.path, "unreadable", exc.reason
+                ),
+            )
+            for t in job.tasks
+        ]
+    return [evaluate_task(task, ir, vis, dataset, convention) for task in job.tasks]
 
 
 def _limit_worker_threads() -> None:
@@ -134,13 +161,13 @@ def _limit_worker_threads() -> None:
 
 
 def run_jobs(
-    jobs: Sequence[Job], worker: Callable[[Job], Outcome], workers: int
-) -> Iterator[Outcome]:
-    """Yield the outcome of every job (in completion order) using ``workers`` processes."""
+    jobs: Sequence[Job], worker: Callable[[Job], list[Outcome]], workers: int
+) -> Iterator[list[Outcome]]:
+    """Yield the outcomes of every job (in completion order) using ``workers`` processes."""
     if workers == 1 or len(jobs) <= 1:
         yield from map(worker, jobs)
         return
-    chunksize = max(1, min(16, len(jobs) // (workers * 8)))
+    chunksize = max(1, min(4, len(jobs) // (workers * 8)))
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["ivifbench.eval"])
     with context.Pool(workers, initializer=_limit_worker_threads) as pool:
@@ -267,11 +294,11 @@ def lookup_cached(
 ) -> tuple[dict[int, dict[str, float]], list[Job], dict[int, str], list[Problem]]:
     """Split the plan into cached values and jobs for the metrics still missing.
 
-    Returns (complete values by triple index, jobs, result key by triple index, problems for
-    files that vanished or could not be read while hashing).
+    Returns (complete values by triple index, jobs (one per source pair), result key by triple
+    index, problems for files that vanished or could not be read while hashing).
     """
     done: dict[int, dict[str, float]] = {}
-    jobs: list[Job] = []
+    by_pair: dict[tuple[Path, Path], list[Task]] = {}
     keys: dict[int, str] = {}
     problems: list[Problem] = []
     triples = tqdm(plan.triples, desc="hashing", unit="image", disable=not progress, leave=False)
@@ -294,9 +321,10 @@ def lookup_cached(
         stored = cache.get(keys[index])
         todo = tuple(m for m in metrics if m not in stored)
         if todo:
-            jobs.append(Job(index, triple, todo))
+            by_pair.setdefault((triple.ir, triple.vis), []).append(Task(index, triple, todo))
         else:
             done[index] = stored
+    jobs = [Job(tuple(tasks)) for tasks in by_pair.values()]
     return done, jobs, keys, problems
 
 
@@ -341,12 +369,13 @@ def run_eval(
         problems += hash_problems
         from_cache = len(values)
         worker = partial(evaluate_job, dataset=dataset, convention=convention)
-        bar = tqdm(total=len(jobs), desc=f"eval {dataset}", unit="image", disable=not progress)
-        for done_count, outcome in enumerate(run_jobs(jobs, worker, workers), start=1):
-            bar.update()
-            triple = plan.triples[outcome.index]
-            for message in outcome.warnings:
-                problems.append(
+        tasks = sum(len(job.tasks) for job in jobs)
+        bar = tqdm(total=tasks, desc=f"eval {dataset}", unit="image", disable=not progress)
+        for done_jobs, outcomes in enumerate(run_jobs(jobs, worker, workers), start=1):
+            bar.update(len(outcomes))
+            for outcome in outcomes:
+                triple = plan.triples[outcome.index]
+                problems += [
                     Problem(
                         dataset,
                         triple.method,
@@ -355,14 +384,14 @@ def run_eval(
                         "metric_warning",
                         message,
                     )
-                )
-            if outcome.problem is not None:
-                problems.append(outcome.problem)
-                continue
-            cache.put(keys[outcome.index], outcome.values)
-            stored = cache.get(keys[outcome.index])
-            values[outcome.index] = stored
-            if done_count % 200 == 0:
+                    for message in outcome.warnings
+                ]
+                if outcome.problem is not None:
+                    problems.append(outcome.problem)
+                    continue
+                cache.put(keys[outcome.index], outcome.values)
+                values[outcome.index] = cache.get(keys[outcome.index])
+            if done_jobs % COMMIT_EVERY == 0:
                 cache.commit()
         bar.close()
 
@@ -372,6 +401,7 @@ def run_eval(
     if existing is not None:
         table, kept = merge_into(existing, new, dataset, plan.methods)
     write_csv_atomic(table, output)
+    problems.sort(key=lambda p: (p.dataset, p.method, p.image, p.kind, p.file))
     problem_table = pd.DataFrame([vars(p) for p in problems], columns=list(PROBLEM_COLUMNS))
     write_csv_atomic(problem_table, problems_path or problems_path_for(output))
     return EvalSummary(
