@@ -4,18 +4,23 @@ Targets (issue 3): first run <= 60 s wall with 2 workers; a re-run with nothing 
 
 Prints, all measured in this run:
 
-* the serial baseline: decode + ``compute`` of one triple in this process (median of a sample),
-  times the number of triples = what a plain loop would take;
-* the first eval (``python -m ivifbench.cli eval``, fresh cache) and the re-run, as wall time of
-  the whole command (interpreter start-up included), with the ratio to the serial baseline.
+* baseline: a plain loop ``read_image`` x 3 + ``compute`` over a sample of triples in this
+  process, wall and CPU seconds per triple;
+* eval CPU: ``run_eval`` with 1 worker (in this process, so all its CPU is counted) over a subset
+  of source pairs with every method, CPU seconds per triple (decode once per pair, compute,
+  hashing, cache, CSV), its ratio to the baseline, and the wall time that gives on N free cores;
+* eval wall: the ``python -m ivifbench.cli eval`` command (start-up included) on everything
+  with N workers and a fresh cache, then the same command again (nothing new).
 
-Run from the repository root, nice'd on a shared machine:
+On a shared machine the wall times depend on the other processes (the load average is printed
+next to them); the CPU figures do much less. Run from the repository root, nice'd:
 ``nice -n 10 python benchmarks/eval.py [--images 361] [--methods 5] [--workers 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -28,7 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivifbench import compute  # noqa: E402
+from ivifbench import __version__, compute  # noqa: E402
+from ivifbench.computation import resolve_metrics  # noqa: E402
+from ivifbench.conventions import get_convention  # noqa: E402
+from ivifbench.eval import run_eval  # noqa: E402
 from ivifdata.imageio import read_image  # noqa: E402
 
 HEIGHT, WIDTH = 480, 640
@@ -83,23 +91,48 @@ def synthesise(root: Path, images: int, methods: int) -> tuple[Path, Path, Path]
     return results, ir_dir, vis_dir
 
 
-def serial_seconds_per_triple(
-    results: Path, ir_dir: Path, vis_dir: Path, sample: int, metrics: str | None
-) -> float:
-    """Median wall time of decode + compute (default convention) of one triple, this process."""
-    method = sorted(p for p in results.iterdir())[0]
-    stems = sorted(p.stem for p in ir_dir.iterdir())[:sample]
-    times = []
+def baseline_per_triple(
+    results: Path, ir_dir: Path, vis_dir: Path, sample: int, metrics: list[str]
+) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of decode x 3 + compute of one triple, in this process."""
+    method = sorted(results.iterdir())[0]
+    stems = sorted(p.stem for p in ir_dir.iterdir())[: sample + 1]
+    walls, cpus = [], []
     for stem in stems:
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fused, ir, vis = (read_image(d / f"{stem}.png") for d in (method, ir_dir, vis_dir))
         compute(fused, ir, vis, metrics=metrics)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:] if len(times) > 1 else times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls[1:]), statistics.median(cpus[1:])  # first: warm-up
+
+
+def eval_cpu_per_triple(root: Path, pairs: int, metrics: list[str]) -> float:
+    """CPU seconds per triple of ``run_eval`` (1 worker, no cache) on ``pairs`` source pairs."""
+    subset = root / "subset"
+    for folder in ("ir", "vis", *(f"results/{m.name}" for m in (root / "results").iterdir())):
+        (subset / folder).mkdir(parents=True)
+        for file in sorted((root / folder).iterdir())[:pairs]:
+            os.symlink(file, subset / folder / file.name)
+    cpu = time.process_time()
+    summary = run_eval(
+        subset / "results",
+        subset / "ir",
+        subset / "vis",
+        subset / "t.csv",
+        dataset="subset",
+        convention="cddfuse",
+        metrics=metrics,
+        version=__version__,
+        workers=1,
+        cache_path=None,
+        progress=False,
+    )
+    return (time.process_time() - cpu) / summary.evaluated
 
 
 def timed_eval(
-    results: Path, ir_dir: Path, vis_dir: Path, out: Path, workers: int, metrics: str | None
+    results: Path, ir_dir: Path, vis_dir: Path, out: Path, workers: int, metrics: list[str]
 ) -> float:
     """Wall seconds of one ``ivifbench eval`` command (start-up included)."""
     command = [
@@ -116,14 +149,23 @@ def timed_eval(
         "synthetic",
         "--workers",
         str(workers),
+        "--metrics",
+        ",".join(metrics),
         "-o",
         str(out / "per_image.csv"),
         "--cache",
         str(out / "cache.sqlite"),
     ]
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run(
+        command, check=True, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
+
+
+def load() -> str:
+    """The 1-minute load average, for reading the wall times."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -131,11 +173,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=361)
     parser.add_argument("--methods", type=int, default=5, choices=range(1, 6))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--sample", type=int, default=12, help="triples timed for the baseline")
+    parser.add_argument("--sample", type=int, default=12, help="triples in the baseline loop")
+    parser.add_argument("--pairs", type=int, default=24, help="source pairs in the CPU run")
     parser.add_argument(
         "--metrics", default=None, help="e.g. EN to time the plumbing alone [default: all]"
     )
     args = parser.parse_args()
+    metrics = resolve_metrics(get_convention("cddfuse"), args.metrics)
 
     with tempfile.TemporaryDirectory(prefix="ivifbench-bench-") as tmp:
         root = Path(tmp)
@@ -143,29 +187,36 @@ def main() -> None:
         results, ir_dir, vis_dir = synthesise(root / "data", args.images, args.methods)
         triples = args.images * args.methods
         print(
-            f"synthesised {args.methods} methods x {args.images} triples of {WIDTH}x{HEIGHT} "
-            f"in {time.perf_counter() - start:.1f} s (not timed below)"
+            f"synthesised {args.methods} methods x {args.images} pairs of {WIDTH}x{HEIGHT} "
+            f"in {time.perf_counter() - start:.1f} s (not timed); metrics {','.join(metrics)}"
         )
 
-        per_triple = serial_seconds_per_triple(results, ir_dir, vis_dir, args.sample, args.metrics)
-        baseline = per_triple * triples
+        wall, cpu = baseline_per_triple(results, ir_dir, vis_dir, args.sample, metrics)
         print(
-            f"baseline  serial decode+compute: {1000 * per_triple:.1f} ms/triple (median of "
-            f"{args.sample}) x {triples} = {baseline:.1f} s"
+            f"baseline  plain loop: {1000 * wall:.1f} ms wall, {1000 * cpu:.1f} ms CPU per "
+            f"triple (median of {args.sample}); x {triples} triples = {cpu * triples:.1f} "
+            "CPU s"
+        )
+        eval_cpu = eval_cpu_per_triple(root / "data", args.pairs, metrics)
+        print(
+            f"eval CPU  1 worker, {args.pairs} pairs x {args.methods} methods: "
+            f"{1000 * eval_cpu:.1f} ms CPU per triple = {eval_cpu / cpu:.2f} x baseline; "
+            f"{triples} triples on {args.workers} free cores: "
+            f"{eval_cpu * triples / args.workers:.1f} s"
         )
 
         out = root / "out"
         out.mkdir()
-        first = timed_eval(results, ir_dir, vis_dir, out, args.workers, args.metrics)
+        before = load()
+        first = timed_eval(results, ir_dir, vis_dir, out, args.workers, metrics)
         print(
-            f"eval      first run, {args.workers} workers: {first:.1f} s wall "
-            f"({triples / first:.1f} triples/s; baseline/eval = {baseline / first:.2f}x; "
-            "target <= 60 s)"
+            f"eval wall first run, {args.workers} workers: {first:.1f} s ({triples / first:.1f} "
+            f"triples/s; target <= 60 s) [{before} before, {load()} after]"
         )
-        again = timed_eval(results, ir_dir, vis_dir, out, args.workers, args.metrics)
+        again = timed_eval(results, ir_dir, vis_dir, out, args.workers, metrics)
         print(
-            f"eval      re-run, nothing new: {again:.2f} s wall "
-            f"(baseline/re-run = {baseline / again:.0f}x; target <= 5 s)"
+            f"eval wall re-run, nothing new: {again:.2f} s (target <= 5 s; first/re-run = "
+            f"{first / again:.0f}x) [{load()}]"
         )
 
 
