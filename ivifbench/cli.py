@@ -106,17 +106,16 @@ def list_metrics_command(as_json: bool) -> None:
     """List every metric: direction, unit under each convention, defaults marked with *."""
     table = {}
     for name, info in METRICS.items():
-        units = {
-            conv.name: conv.implementations[name].unit
-            for conv in CONVENTIONS.values()
-            if name in conv.implementations
-        }
+        implemented = [conv for conv in CONVENTIONS.values() if name in conv.implementations]
+        units = {conv.name: conv.implementations[name].unit for conv in implemented}
+        follows = {conv.name: conv.implementations[name].follows for conv in implemented}
         defaults = [conv.name for conv in CONVENTIONS.values() if name in conv.default_metrics]
         table[name] = {
             "direction": info.direction,
             "unit": info.unit,
             "description": info.description,
             "units": units,
+            "follows": follows,
             "default_in": defaults,
         }
     if as_json:

@@ -28,11 +28,11 @@ def resolve_metrics(convention: Convention, metrics: str | Iterable[str] | None)
         requested = metrics.split(",") if isinstance(metrics, str) else list(metrics)
         by_lower = {name.lower(): name for name in METRICS}
         names = []
-        for raw in requested:
-            name = by_lower.get(str(raw).strip().lower())
+        for raw in filter(None, (str(item).strip() for item in requested)):
+            name = by_lower.get(raw.lower())
             if name is None:
                 raise MetricInputError(
-                    f"metrics: unknown metric {str(raw).strip()!r} (known: {', '.join(METRICS)})"
+                    f"metrics: unknown metric {raw!r} (known: {', '.join(METRICS)})"
                 )
             if name not in names:
                 names.append(name)
@@ -61,6 +61,11 @@ def _check_min_size(triple: Triple, convention: Convention, names: list[str]) ->
         )
 
 
+def _plane(pixels: np.ndarray) -> np.ndarray:
+    """A C-contiguous float64 copy (results then do not depend on the caller's memory layout)."""
+    return np.ascontiguousarray(pixels, dtype=np.float64)
+
+
 def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
     """Per-channel float64 (fused, ir, vis) planes in 0-255 units.
 
@@ -72,7 +77,7 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
     if convention.to_gray is not None:
         return [
             tuple(
-                (convention.to_gray(im.pixels) if im.is_colour else im.pixels).astype(np.float64)
+                _plane(convention.to_gray(im.pixels) if im.is_colour else im.pixels)
                 for im in triple.images()
             )
         ]
@@ -85,29 +90,20 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
                 "convention evaluates channel by channel, so give a colour fused image or "
                 "gray sources"
             )
-        return [
-            (
-                fused.pixels.astype(np.float64),
-                ir.pixels.astype(np.float64),
-                vis.pixels.astype(np.float64),
-            )
-        ]
+        return [tuple(_plane(im.pixels) for im in (fused, ir, vis))]
     if not vis.is_colour:
         raise MetricInputError(
             f"{vis.label}: gray VIS with a colour fused image; the vifb convention computes "
             "metric(VIS_k, IR, F_k) per channel k and needs a colour VIS image"
         )
-    planes = []
-    for k in range(3):
-        ir_k = ir.pixels[..., k] if ir.is_colour else ir.pixels
-        planes.append(
-            (
-                fused.pixels[..., k].astype(np.float64),
-                ir_k.astype(np.float64),
-                vis.pixels[..., k].astype(np.float64),
-            )
+    return [
+        (
+            _plane(fused.pixels[..., k]),
+            _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels),
+            _plane(vis.pixels[..., k]),
         )
-    return planes
+        for k in range(3)
+    ]
 
 
 def _evaluate(impl: MetricImpl, planes: list[Planes]) -> float:

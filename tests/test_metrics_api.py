@@ -220,5 +220,15 @@ def test_unknown_names() -> None:
         compute(*paths(GRAY), metrics="EN,FMI")
     with pytest.raises(MetricInputError, match="not available under convention 'tang'"):
         compute(*paths(GRAY), metrics="RMSE", convention="tang")
-    with pytest.raises(MetricInputError, match="no metric given"):
-        compute(*paths(GRAY), metrics=[])
+    for nothing in ([], " , "):
+        with pytest.raises(MetricInputError, match="no metric given"):
+            compute(*paths(GRAY), metrics=nothing)
+
+
+def test_memory_layout_does_not_change_values() -> None:
+    fused, ir, vis = arrays(GRAY)
+    for convention in CONVENTIONS:
+        names = implemented(convention)
+        transposed = compute(fused.T, ir.T, vis.T, metrics=names, convention=convention)
+        copied = [np.ascontiguousarray(x.T) for x in (fused, ir, vis)]
+        assert transposed == compute(*copied, metrics=names, convention=convention)

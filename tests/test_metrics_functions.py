@@ -10,7 +10,7 @@ from scipy.signal import convolve2d
 
 from ivifbench.metrics import error, gradient, information, qabf, ssim, statistics, vif
 from ivifbench.metrics.filtering import (
-    box_sum_valid,
+    box_mean_valid,
     filter2_valid,
     gaussian_window_1d,
     matlab_round,
@@ -107,9 +107,10 @@ def test_filters_match_direct_definitions() -> None:
     window = np.outer(taps, taps)
     direct = convolve2d(img, window[::-1, ::-1], mode="valid")
     np.testing.assert_allclose(filter2_valid(img, taps), direct, rtol=1e-13)
-    boxes = box_sum_valid(img, 7)
+    boxes = box_mean_valid(img, 7)
     assert boxes.shape == (14, 17)
-    assert boxes[0, 0] == img[:7, :7].sum() and boxes[-1, -1] == img[-7:, -7:].sum()
+    assert boxes[0, 0] == pytest.approx(img[:7, :7].mean(), rel=1e-14)
+    assert boxes[-1, -1] == pytest.approx(img[-7:, -7:].mean(), rel=1e-14)
     sx, sy = sobel_conv2_same(img)
     h3 = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
     h1 = np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], dtype=float)

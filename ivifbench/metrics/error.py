@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics.filtering import sum_of_products
+
+
+def _sse(x: np.ndarray, y: np.ndarray) -> float:
+    """Sum of squared differences."""
+    d = x - y
+    return sum_of_products(d, d)
+
 
 def _mse(x: np.ndarray, y: np.ndarray) -> float:
-    d = x - y
-    return float(np.mean(d * d))
+    return _sse(x, y) / x.size
 
 
 def mean_squared_error(
@@ -44,8 +51,7 @@ def peak_signal_to_noise_ratio(
 
 def _root_sse_per_pixel(x: np.ndarray, y: np.ndarray) -> float:
     """VIFB's helper ``mse``: sqrt(sum((x - y)^2)) / (M N) (not a mean squared error)."""
-    d = x - y
-    return float(np.sqrt(np.sum(d * d)) / x.size)
+    return float(np.sqrt(_sse(x, y)) / x.size)
 
 
 def root_mean_squared_error_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

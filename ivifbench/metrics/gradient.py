@@ -6,6 +6,8 @@ from typing import Literal
 
 import numpy as np
 
+from ivifbench.metrics.filtering import sum_of_products
+
 
 def spatial_frequency(
     fused: np.ndarray, *, divisor: Literal["differences", "pixels"] = "differences"
@@ -19,8 +21,8 @@ def spatial_frequency(
     """
     horizontal = np.diff(fused, axis=1)
     vertical = np.diff(fused, axis=0)
-    h_sum = float(np.sum(horizontal * horizontal))
-    v_sum = float(np.sum(vertical * vertical))
+    h_sum = sum_of_products(horizontal, horizontal)
+    v_sum = sum_of_products(vertical, vertical)
     if divisor == "pixels":
         return float(np.sqrt((h_sum + v_sum) / fused.size))
     return float(np.sqrt(h_sum / horizontal.size + v_sum / vertical.size))
@@ -50,6 +52,10 @@ def average_gradient(
     ``"MN"``: CDDFuse ``Evaluator.AG`` (a plain mean).
     """
     gx, gy = matlab_gradient(fused)
-    total = float(np.sum(np.sqrt((gx * gx + gy * gy) / 2.0)))
+    gx *= gx
+    gy *= gy
+    gx += gy
+    gx /= 2.0
+    total = float(np.sum(np.sqrt(gx, out=gx)))
     rows, cols = fused.shape
     return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)

@@ -32,8 +32,8 @@ def _stretch_vifb(image: np.ndarray) -> np.ndarray:
     """VIFB ``mutinf`` normalisation: ``int16((x - min) / (max - min) * 255)``; constant -> 0."""
     lo, hi = image.min(), image.max()
     if hi == lo:
-        return np.zeros(image.shape, dtype=np.intp)
-    return matlab_round((image - lo) / (hi - lo) * 255.0).astype(np.intp)
+        return np.zeros(image.shape, dtype=np.uint8)
+    return matlab_round((image - lo) / (hi - lo) * 255.0).astype(np.uint8)
 
 
 def mutual_information(
@@ -62,12 +62,12 @@ def mutual_information(
 
     f = codes(fused, "fused").ravel()
     f_entropy = _entropy(np.bincount(f, minlength=LEVELS), log)
-    f_joint = np.minimum(f, LEVELS - 2) if saturate_joint else f
+    f_joint = (np.minimum(f, LEVELS - 2) if saturate_joint else f).astype(np.intp) * LEVELS
     total = 0.0
     for name, source in (("ir", a), ("vis", b)):
         s = codes(source, name).ravel()
         s_joint = np.minimum(s, LEVELS - 2) if saturate_joint else s
-        joint = np.bincount(f_joint * LEVELS + s_joint, minlength=LEVELS * LEVELS)
+        joint = np.bincount(f_joint + s_joint, minlength=LEVELS * LEVELS)
         s_entropy = _entropy(np.bincount(s, minlength=LEVELS), log)
         total += s_entropy + f_entropy - _entropy(joint, log)
     return total

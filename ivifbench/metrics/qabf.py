@@ -7,54 +7,68 @@ import math
 
 import numpy as np
 
-from ivifbench.metrics.filtering import sobel_conv2_same
+from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same_rows
 
 TG, KG, DG = 0.9994, -15.0, 0.5
 TA, KA, DA = 0.9879, -22.0, 0.8
 
 
-def _strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _strength_orientation(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength sqrt(sx^2 + sy^2) and orientation atan(sy / sx) (pi/2 where sx == 0)."""
-    sx, sy = sobel_conv2_same(image)
-    strength = np.sqrt(sx * sx + sy * sy)
-    vertical = sx == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         orientation = np.arctan(sy / sx)
-    orientation[vertical] = math.pi / 2
-    return strength, orientation
+    np.copyto(orientation, math.pi / 2, where=sx == 0)
+    strength = sx * sx
+    strength += sy * sy
+    return np.sqrt(strength, out=strength), orientation
 
 
-def _preservation(
+def _weighted_preservation(
     g_src: np.ndarray, a_src: np.ndarray, g_fused: np.ndarray, a_fused: np.ndarray
-) -> np.ndarray:
-    """Q^{SF} map. Strength ratio min/max, with the toolboxes' tie rule: where the strengths
-    are exactly equal the "ratio" is the fused strength itself (not 1)."""
-    ratio = np.divide(
+) -> float:
+    """sum(Q^{SF} g_S) / (Tg Ta); Q^{SF} = Tg / (1 + e^(kg (G - Dg))) x Ta / (1 + e^(ka (A - Da))).
+
+    G is the strength ratio min/max with the toolboxes' tie rule: where the strengths are
+    exactly equal, G is the fused strength itself (not 1). A = 1 - |alpha_S - alpha_F| / (pi/2),
+    so ka (A - Da) = ka (1 - Da) - (ka / (pi/2)) |alpha_S - alpha_F|.
+    """
+    strength = np.divide(
         np.minimum(g_src, g_fused),
         np.maximum(g_src, g_fused),
         out=g_fused.copy(),
         where=g_src != g_fused,
     )
-    angle = 1.0 - np.abs(a_src - a_fused) / (math.pi / 2)
-    q_strength = TG / (1.0 + np.exp(KG * (ratio - DG)))
-    q_angle = TA / (1.0 + np.exp(KA * (angle - DA)))
-    return q_strength * q_angle
+    strength -= DG
+    strength *= KG
+    np.exp(strength, out=strength)
+    strength += 1.0
+    angle = a_src - a_fused
+    np.abs(angle, out=angle)
+    angle *= -KA / (math.pi / 2)
+    angle += KA * (1.0 - DA)
+    np.exp(angle, out=angle)
+    angle += 1.0
+    strength *= angle
+    return float(np.sum(np.divide(g_src, strength, out=strength)))
 
 
 def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float = 1.0) -> float:
     """Q^{AB/F} = sum(Q^{AF} g_A + Q^{BF} g_B) / sum(g_A + g_B), unitless in [0, 1].
 
-    Sobel by ``conv2 'same'`` (zero padding). ``input_scale`` multiplies the images first:
-    VIFB uses 255 (``255 * im2double(double)``), which changes the tie rule's value. NaN when
-    neither source has any gradient.
+    Sobel by ``conv2 'same'`` (zero padding), g = sqrt(sx^2 + sy^2) (ties are decided by exact
+    equality, so the formula matters), orientation atan(sy / sx). ``input_scale`` multiplies
+    the images first: VIFB uses 255 (``255 * im2double(double)``), which changes the value the
+    tie rule assigns. NaN when neither source has any gradient.
     """
     if input_scale != 1.0:
         fused, a, b = fused * input_scale, a * input_scale, b * input_scale
-    g_f, a_f = _strength_orientation(fused)
-    g_a, a_a = _strength_orientation(a)
-    g_b, a_b = _strength_orientation(b)
-    numerator = np.sum(
-        _preservation(g_a, a_a, g_f, a_f) * g_a + _preservation(g_b, a_b, g_f, a_f) * g_b
-    )
+    numerator = 0.0
+    denominator = 0.0
+    for rows in row_blocks(fused.shape[0]):
+        g_f, a_f = _strength_orientation(*sobel_conv2_same_rows(fused, rows))
+        for source in (a, b):
+            g_s, a_s = _strength_orientation(*sobel_conv2_same_rows(source, rows))
+            numerator += TG * TA * _weighted_preservation(g_s, a_s, g_f, a_f)
+            denominator += float(np.sum(g_s))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(numerator) / np.sum(g_a + g_b))
+        return float(np.float64(numerator) / np.float64(denominator))

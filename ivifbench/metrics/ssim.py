@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from ivifbench.metrics.filtering import box_sum_valid, filter2_valid, gaussian_window_1d
+from ivifbench.metrics.filtering import (
+    box_mean_valid,
+    filter2_valid,
+    gaussian_window_1d,
+    valid_bands,
+)
 
 #: scikit-image ``structural_similarity`` defaults for float input without ``data_range``.
 SKIMAGE_WINDOW = 7
@@ -14,19 +21,57 @@ VIFB_WINDOW, VIFB_SIGMA, VIFB_L = 11, 1.5, 255.0
 K1, K2 = 0.01, 0.03
 
 
-def _ssim_map_mean(
+def _ssim_map_sum(
     mu_x: np.ndarray,
     mu_y: np.ndarray,
-    var_x: np.ndarray,
-    var_y: np.ndarray,
-    cov_xy: np.ndarray,
+    e_xx: np.ndarray,
+    e_yy: np.ndarray,
+    e_xy: np.ndarray,
+    cov_norm: float,
     c1: float,
     c2: float,
 ) -> float:
-    """Mean of ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2))."""
-    numerator = (2.0 * mu_x * mu_y + c1) * (2.0 * cov_xy + c2)
-    denominator = (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
-    return float(np.mean(numerator / denominator))
+    """Sum of the SSIM map ((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 + C1)(sx^2 + sy^2 + C2)).
+
+    (Co)variances are ``cov_norm`` x (E[xy] - mx my); ``cov_norm`` is divided out of the second
+    factors, i.e. C2 / cov_norm is used against the unscaled moments.
+    """
+    c2 = c2 / cov_norm
+    product = mu_x * mu_y
+    squares = mu_x * mu_x
+    squares += mu_y * mu_y
+    structure = e_xy - product
+    structure *= 2.0
+    structure += c2
+    product *= 2.0
+    product += c1
+    product *= structure
+    spread = e_xx + e_yy
+    spread -= squares
+    spread += c2
+    squares += c1
+    squares *= spread
+    return float(np.sum(np.divide(product, squares, out=product)))
+
+
+def _ssim_mean(
+    mean: Callable[[np.ndarray], np.ndarray],
+    window: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    cov_norm: float,
+    c1: float,
+    c2: float,
+) -> float:
+    """Mean SSIM map of x and y; ``mean`` gives local means at the 'valid' positions of a
+    ``window``-row window. Runs band by band."""
+    total = 0.0
+    for rows, _ in valid_bands(x.shape[0], window):
+        xb, yb = x[rows], y[rows]
+        total += _ssim_map_sum(
+            mean(xb), mean(yb), mean(xb * xb), mean(yb * yb), mean(xb * yb), cov_norm, c1, c2
+        )
+    return total / ((x.shape[0] - window + 1) * (x.shape[1] - window + 1))
 
 
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -39,18 +84,14 @@ def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """
     n = SKIMAGE_WINDOW
     count = float(n * n)
-    cov_norm = count / (count - 1.0)
     c1 = (K1 * SKIMAGE_DATA_RANGE) ** 2
     c2 = (K2 * SKIMAGE_DATA_RANGE) ** 2
-    mu_f = box_sum_valid(fused, n) / count
-    var_f = cov_norm * (box_sum_valid(fused * fused, n) / count - mu_f * mu_f)
-    total = 0.0
-    for source in (a, b):
-        mu_s = box_sum_valid(source, n) / count
-        var_s = cov_norm * (box_sum_valid(source * source, n) / count - mu_s * mu_s)
-        cov = cov_norm * (box_sum_valid(fused * source, n) / count - mu_f * mu_s)
-        total += _ssim_map_mean(mu_f, mu_s, var_f, var_s, cov, c1, c2)
-    return total
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return box_mean_valid(x, n)
+
+    cov_norm = count / (count - 1.0)
+    return sum(_ssim_mean(mean, n, fused, source, cov_norm, c1, c2) for source in (a, b))
 
 
 def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -62,12 +103,8 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     taps = gaussian_window_1d(VIFB_WINDOW, VIFB_SIGMA)
     c1 = (K1 * VIFB_L) ** 2
     c2 = (K2 * VIFB_L) ** 2
-    mu_f = filter2_valid(fused, taps)
-    var_f = filter2_valid(fused * fused, taps) - mu_f * mu_f
-    total = 0.0
-    for source in (b, a):
-        mu_s = filter2_valid(source, taps)
-        var_s = filter2_valid(source * source, taps) - mu_s * mu_s
-        cov = filter2_valid(source * fused, taps) - mu_s * mu_f
-        total += _ssim_map_mean(mu_s, mu_f, var_s, var_f, cov, c1, c2)
-    return total
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return filter2_valid(x, taps)
+
+    return sum(_ssim_mean(mean, VIFB_WINDOW, source, fused, 1.0, c1, c2) for source in (b, a))

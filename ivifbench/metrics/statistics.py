@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics.filtering import sum_of_products
+
 
 def standard_deviation(fused: np.ndarray) -> float:
     """SD: population standard deviation of ``fused`` (divides by MN), 0-255 grey levels.
@@ -18,8 +20,11 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant."""
     dx = x - x.mean()
     dy = y - y.mean()
+    products = sum_of_products(dx, dy)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.sum(dx * dy) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
+        return float(
+            np.float64(products) / np.sqrt(sum_of_products(dx, dx) * sum_of_products(dy, dy))
+        )
 
 
 def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
