@@ -152,6 +152,8 @@ def break_dataset(data: Path) -> None:
     Image.fromarray(small).save(results / "lap/00004N.bmp")  # size_mismatch
     shutil.copy(results / "CNN/00004N.png", results / "CNNcolor/00004N.png")  # duplicate_stem
     shutil.copy(ir / "00004N.png", ir / "00001N.png")  # missing_source (no VIS)
+    (results / "readme.txt").write_text("fused with default settings")  # extra_file (RESULTS)
+    (results / "CNN/.DS_Store").write_bytes(b"\0\0")  # hidden: ignored, no problem
     sixteen = read_image(results / "GAN/00055D.png").astype(np.uint16) * 257
     Image.fromarray(sixteen).save(results / "GAN/00055D.png")  # invalid_input (16-bit)
 
@@ -165,6 +167,7 @@ EXPECTED_PROBLEMS = {
     ("duplicate_stem", "CNNcolor", "00004N"),
     ("missing_source", "", "00001N"),
     ("invalid_input", "GAN", "00055D"),
+    ("extra_file", "", ""),
 }
 
 
@@ -217,7 +220,7 @@ def test_cli_exit_status_is_nonzero_only_with_strict(tmp_path: Path) -> None:
     break_dataset(data)
     relaxed = cli_eval(data, tmp_path / "a.csv")
     assert relaxed.exit_code == 0, relaxed.output
-    assert "problems: 9 (" in relaxed.output and "missing_fused 1" in relaxed.output
+    assert "problems: 10 (" in relaxed.output and "missing_fused 1" in relaxed.output
     assert "CNN/00055D" in relaxed.output and "5 image(s) evaluated" in relaxed.output
     strict = cli_eval(data, tmp_path / "b.csv", "--strict")
     assert strict.exit_code == 1
