@@ -196,12 +196,13 @@ def aggregate(
 
 
 def rank_marks(means: pd.Series, direction: str, decimals: int) -> pd.Series:
-    """Dense ranking of printed (rounded) means: ``best``, ``second`` or ``""`` per entry.
+    """Dense ranking of the means as printed (``f"{mean:.{decimals}f}"``): ``best``,
+    ``second`` or ``""`` per entry.
 
     NaN means are never marked; fewer than two non-NaN means give no marks.
     """
     marks = pd.Series("", index=means.index, dtype=object)
-    printed = means.round(decimals).dropna()
+    printed = means.dropna().map(lambda value: float(f"{value:.{decimals}f}"))
     if len(printed) < 2:
         return marks
     distinct = sorted(set(printed), reverse=direction == "higher")
@@ -251,6 +252,8 @@ def format_number(value: float, decimals: int, minus: str = "-") -> str:
     if np.isnan(value):
         return ""
     text = f"{value:.{decimals}f}"
+    if float(text) == 0.0:  # no "-0.000": it ties with "0.000"
+        text = text.removeprefix("-")
     return minus + text[1:] if text.startswith("-") else text
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from ivifbench import __version__, compute
 from ivifbench.cli import main
 from ivifbench.eval import read_table
-from ivifbench.report import BEST, SECOND, rank_marks
+from ivifbench.report import BEST, SECOND, format_number, rank_marks
 from ivifdata.imageio import read_image
 
 CDDFUSE_METRICS = ["EN", "SD", "SF", "AG", "MI", "VIF", "Qabf", "SSIM", "SCD", "CC", "PSNR", "MSE"]
@@ -84,6 +84,8 @@ def test_rank_marks_dense_on_printed_values() -> None:
     assert marks([5.0, 5.0, 5.0], "lower") == [BEST, BEST, BEST]
     assert marks([np.nan, 1.0, 2.0], "lower") == ["", BEST, SECOND]
     assert marks([np.nan, 1.0], "higher") == ["", ""]  # one value: nothing to compare
+    assert marks([-0.0001, 0.0002, -0.3], "higher") == [BEST, BEST, SECOND]  # both print 0.000
+    assert format_number(-0.0001, 3) == "0.000" and format_number(-0.3, 3, "$-$") == "$-$0.300"
 
 
 def hand_table(path: Path, values: dict[str, dict[str, list[float]]], dataset="d") -> Path:
