@@ -360,7 +360,11 @@ def render_latex(summary: Summary, label: str) -> str:
         column_format="ll" + "r" + "c" * len(summary.metrics),
         clines="skip-last;data",
     )
-    return _booktabs_layout(latex, ("Dataset", "Method"))
+    note = (
+        f"% ivifbench report (values from ivifbench {', '.join(summary.versions)}, convention "
+        f"{summary.convention}); needs \\usepackage{{booktabs}}\n"
+    )
+    return note + _booktabs_layout(latex, ("Dataset", "Method"))
 
 
 def _booktabs_layout(latex: str, index_names: Sequence[str]) -> str:
