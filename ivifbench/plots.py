@@ -20,6 +20,8 @@ from ivifdata.imageio import ImageReadError, read_image
 DPI = 120
 #: Width of one panel of the qualitative grid, inches.
 PANEL_INCHES = 2.2
+#: Height of one row of the grid, inches: a 4:3 image and its title.
+ROW_INCHES = 0.75 * PANEL_INCHES + 0.3
 
 
 def safe_name(text: str) -> str:
@@ -97,7 +99,7 @@ def qualitative_grid(
     """One PNG: a row per image of ``dataset``, columns IR | VIS | each method."""
     rows = table[table["dataset"] == dataset]
     columns = len(methods) + 2
-    figure = Figure(figsize=(PANEL_INCHES * columns, PANEL_INCHES * 0.8 * len(images) + 0.4))
+    figure = Figure(figsize=(PANEL_INCHES * columns, ROW_INCHES * len(images) + 0.5))
     axes = figure.subplots(len(images), columns, squeeze=False)
     for r, image in enumerate(images):
         of_image = rows[rows["image"] == image]

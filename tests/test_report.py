@@ -293,7 +293,7 @@ def test_plots_are_written(per_image: Path, tmp_path: Path) -> None:
     assert names == ["box_EN.png", "box_MSE.png", "grid_msrs.png"]  # roadscene: no such image
     grid = np.asarray(Image.open(tmp_path / "grid_msrs.png").convert("L"))
     height, width = grid.shape
-    assert width / height == pytest.approx(7 / (2 * 0.8), rel=0.15)  # 7 panels x 2 rows
+    assert width / height == pytest.approx(7 * 2.2 / (2 * 1.95 + 0.5), rel=0.05)  # 7 x 2 panels
     assert grid.std() > 10  # images were drawn, not blank panels
     box = np.asarray(Image.open(tmp_path / "box_MSE.png").convert("L"))
     assert box.shape[1] > box.shape[0] and not math.isclose(box.std(), 0.0)
