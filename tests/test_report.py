@@ -297,3 +297,21 @@ def test_plots_are_written(per_image: Path, tmp_path: Path) -> None:
     assert grid.std() > 10  # images were drawn, not blank panels
     box = np.asarray(Image.open(tmp_path / "box_MSE.png").convert("L"))
     assert box.shape[1] > box.shape[0] and not math.isclose(box.std(), 0.0)
+
+
+def test_nan_values_are_left_out_and_counted(tmp_path: Path) -> None:
+    table = hand_table(
+        tmp_path / "t.csv",
+        {
+            "A": {"EN": [7.0, float("nan")], "MSE": [float("nan"), float("nan")]},
+            "B": {"EN": [6.0, 6.5], "MSE": [10.0, 20.0]},
+        },
+    )
+    result = run_report(str(table), "-o", str(tmp_path / "r"), "--format", "md,csv")
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "r/summary.md").read_text()
+    assert cell(md, "A", 0) == "**7.000**"  # one value left: no std
+    assert cell(md, "A", 1) == "\u2013"  # no value at all
+    assert cell(md, "B", 1) == "15.000 ± 7.071"  # the only MSE mean: not marked
+    sidecar = json.loads((tmp_path / "r/summary.json").read_text())
+    assert sidecar["nan_values_left_out"] == {"d/A/EN": 1, "d/A/MSE": 2}
