@@ -1,7 +1,8 @@
-"""``ivifbench`` command line: ``metrics`` (one triple) and ``list-metrics``.
+"""``ivifbench`` command line: ``metrics`` (one triple), ``list-metrics``, ``eval`` (folders of
+fused results -> per-image table) and ``report`` (per-image tables -> paper tables).
 
-Other commands (``eval``, ``report``) register themselves on the ``main`` group from their own
-modules. Expected mistakes (unreadable file, bad image, unknown metric or convention) print one
+The commands parse and check arguments; the work is done in ``computation``, ``eval`` and
+``report``. Expected mistakes (unreadable file, bad image, unknown metric or convention) print one
 ``error: ...`` line naming the file or argument on stderr and exit with status 2.
 """
 
@@ -9,16 +10,28 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
 from ivifbench import __version__
-from ivifbench.computation import compute
-from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from ivifbench.cache import default_cache_path
+from ivifbench.computation import compute, resolve_metrics
+from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION, get_convention
 from ivifbench.errors import MetricInputError
+from ivifbench.eval import TableMismatchError, format_summary, problems_path_for, run_eval
 from ivifbench.registry import METRICS
+from ivifbench.report import (
+    FORMAT_FILES,
+    ReportInputError,
+    image_count_note,
+    load_tables,
+    summarise,
+    write_report,
+)
 
 
 def fail(message: str) -> None:
@@ -117,6 +130,198 @@ def list_metrics_command(as_json: bool) -> None:
         missing = [conv for conv in row["default_in"] if conv not in row["units"]]
         cells += [f"{conv}*: not implemented in this version" for conv in missing]
         click.echo(f"{name:<5} {row['direction']:<7} {' | '.join(cells) or 'not implemented'}")
+
+
+def comma_list(value: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise click.BadParameter("empty list")
+    return items
+
+
+DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@main.command("eval")
+@click.argument("results", type=DIRECTORY)
+@click.option("--ir", "ir_dir", required=True, type=DIRECTORY, help="Folder of IR sources.")
+@click.option("--vis", "vis_dir", required=True, type=DIRECTORY, help="Folder of VIS sources.")
+@click.option(
+    "--dataset", default=None, help="Dataset name in the table [default: the RESULTS folder name]."
+)
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    default=DEFAULT_CONVENTION,
+    show_default=True,
+    help="Toolbox whose metric variants to follow.",
+)
+@click.option(
+    "--metrics",
+    "metric_list",
+    default=None,
+    help="Comma-separated metric names [default: the convention's list].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Per-image CSV; an existing one is extended (rows of the evaluated methods replaced).",
+)
+@click.option(
+    "--problems",
+    "problems_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Problems report CSV [default: OUTPUT with .problems.csv].",
+)
+@click.option(
+    "--cache",
+    "cache_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Value cache (SQLite) [default: $IVIFBENCH_CACHE or ~/.cache/ivifbench/values.sqlite].",
+)
+@click.option("--no-cache", is_flag=True, help="Compute everything; read and write no cache.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any problem was found.")
+def eval_command(
+    results: Path,
+    ir_dir: Path,
+    vis_dir: Path,
+    dataset: str | None,
+    convention: str,
+    metric_list: str | None,
+    workers: int,
+    output: Path,
+    problems_file: Path | None,
+    cache_file: Path | None,
+    no_cache: bool,
+    strict: bool,
+) -> None:
+    """Evaluate every method folder RESULTS/<method>/ against the IR and VIS sources.
+
+    Fused images are matched to their sources by file stem (.png .jpg .jpeg .bmp .tif .tiff).
+    Unmatched, unreadable or mis-sized files are listed in the problems report and the summary;
+    everything else is still evaluated. Exit status: 0, or 1 with --strict and any problem
+    (metric warnings do not count), 2 for usage errors.
+    """
+    try:
+        metrics = resolve_metrics(get_convention(convention), metric_list)
+    except MetricInputError as exc:
+        fail(str(exc))
+    if no_cache and cache_file is not None:
+        fail("--cache and --no-cache exclude each other")
+    problems_path = problems_file or problems_path_for(output)
+    try:
+        summary = run_eval(
+            results,
+            ir_dir,
+            vis_dir,
+            output,
+            dataset=dataset or results.resolve().name,
+            convention=convention,
+            metrics=metrics,
+            version=__version__,
+            workers=workers,
+            cache_path=None if no_cache else cache_file or default_cache_path(),
+            problems_path=problems_path,
+            progress=sys.stderr.isatty(),
+        )
+    except TableMismatchError as exc:
+        fail(f"{output}: {exc}")
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(format_summary(summary, output, problems_path))
+    if strict and summary.failures:
+        click.echo(f"--strict: {len(summary.failures)} problem(s), exit status 1", err=True)
+        sys.exit(1)
+
+
+@main.command("report")
+@click.argument(
+    "tables", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for summary.{csv,tex,md,json} and the plots.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="csv,latex,md",
+    show_default=True,
+    help=f"Comma-separated: {', '.join(FORMAT_FILES)}.",
+)
+@click.option("--metrics", "metric_list", default=None, help="Metrics and their order.")
+@click.option("--methods", "method_list", default=None, help="Methods and their order.")
+@click.option(
+    "--decimals",
+    type=click.IntRange(0, 12),
+    default=3,
+    show_default=True,
+    help="Decimals printed (and used to decide ties).",
+)
+@click.option("--label", default="tab:fusion-metrics", show_default=True, help="LaTeX label.")
+@click.option("--plots", is_flag=True, help="Also write box plots and qualitative grids (PNG).")
+@click.option(
+    "--images",
+    "image_list",
+    default=None,
+    help="Image stems for the qualitative grids [default: the first image of each dataset].",
+)
+def report_command(
+    tables: tuple[Path, ...],
+    outdir: Path,
+    formats: str,
+    metric_list: str | None,
+    method_list: str | None,
+    decimals: int,
+    label: str,
+    plots: bool,
+    image_list: str | None,
+) -> None:
+    """Aggregate per-image tables into mean +- std per dataset and method, with the best value
+    of each metric in bold and the second underlined (respecting its direction)."""
+    chosen_formats = comma_list(formats) or []
+    unknown = [f for f in chosen_formats if f not in FORMAT_FILES]
+    if unknown:
+        fail(f"--format: unknown {', '.join(unknown)} (known: {', '.join(FORMAT_FILES)})")
+    try:
+        table = load_tables(tables)
+        summary = summarise(
+            table,
+            metrics=comma_list(metric_list),
+            methods=comma_list(method_list),
+            decimals=decimals,
+            sources=[str(t) for t in tables],
+        )
+    except (ReportInputError, ValueError) as exc:
+        fail(str(exc))
+    written = write_report(summary, outdir, chosen_formats, label=label)
+    if plots:
+        from ivifbench.plots import write_plots  # matplotlib: imported only when plotting
+
+        methods = list(summary.images.index.get_level_values("method").unique())
+        written += write_plots(
+            table, summary.metrics, methods, summary.convention, outdir, comma_list(image_list)
+        )
+    click.echo(f"{image_count_note(summary)}; convention {summary.convention}")
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,441 @@
+"""``ivifbench eval``: per-image metric table of every method folder of a results directory.
+
+The table has one row per (dataset, method, image): the identifying columns, one column per
+metric (values exactly as :func:`ivifbench.compute` returns them, written with 17 significant
+digits), the convention, the tool version and the three files (relative to the table's folder).
+Values are reused from a :class:`~ivifbench.cache.ValueCache` keyed by content hashes; only
+what is missing is computed, in worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ivifbench.cache import ValueCache, result_key
+from ivifbench.computation import compute
+from ivifbench.errors import MetricInputError
+from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
+from ivifdata.imageio import ImageReadError, read_image
+
+#: Leading columns of the per-image table.
+ID_COLUMNS = ("dataset", "method", "image")
+#: Trailing columns of the per-image table (after the metric columns).
+META_COLUMNS = ("convention", "version", "fused_file", "ir_file", "vis_file")
+#: Cache commits happen after this many jobs (and at the end), so an interrupted run keeps
+#: most of its work without paying a commit per image.
+COMMIT_EVERY = 32
+#: Columns of the problems report.
+PROBLEM_COLUMNS = ("dataset", "method", "image", "file", "kind", "detail")
+
+
+class TableMismatchError(ValueError):
+    """An existing output table cannot take the new rows (other convention or metric set)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """Metrics still to compute for one triple (``index`` is its position in the plan)."""
+
+    index: int
+    triple: Triple
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """The tasks of one source pair: a worker decodes the IR and VIS images once for all the
+    methods' fused images (decoding costs about as much as the metrics)."""
+
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker returns for a :class:`Task`: values, or a problem; plus metric warnings."""
+
+    index: int
+    values: dict[str, float] | None
+    problem: Problem | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class EvalSummary:
+    """Counts and problems of one eval run (printed by the CLI)."""
+
+    dataset: str
+    methods: tuple[str, ...]
+    pairs: int
+    evaluated: int
+    from_cache: int
+    computed: int
+    kept_rows: int
+    rows: int
+    seconds: float
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Problem]:
+        """Problems that count for ``--strict`` (all but informational ones)."""
+        return [p for p in self.problems if p.kind not in INFORMATIONAL_KINDS]
+
+
+def size_mismatch(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> str | None:
+    """'sizes differ (W x H): fused 80x64, IR 96x72, VIS 96x72', or None when they agree."""
+    sizes = [a.shape[:2] for a in (fused, ir, vis)]
+    if len(set(sizes)) == 1:
+        return None
+    described = ", ".join(
+        f"{name} {w}x{h}" for name, (h, w) in zip(("fused", "IR", "VIS"), sizes, strict=True)
+    )
+    return f"sizes differ (W x H): {described}"
+
+
+def evaluate_task(
+    task: Task, ir: np.ndarray, vis: np.ndarray, dataset: str, convention: str
+) -> Outcome:
+    """Decode the fused image of ``task`` and compute its metrics against decoded sources.
+
+    Expected input problems (unreadable file, size mismatch, input rejected by the metric core)
+    become a :class:`Problem`; anything else is a bug and propagates.
+    """
+    triple = task.triple
+
+    def problem(file: Path | str, kind: str, detail: str) -> Outcome:
+        found = Problem(dataset, triple.method, triple.image, str(file), kind, detail)
+        return Outcome(task.index, None, found)
+
+    try:
+        fused = read_image(triple.fused)
+    except ImageReadError as exc:
+        return problem(exc.path, "unreadable", exc.reason)
+    mismatch = size_mismatch(fused, ir, vis)
+    if mismatch:
+        return problem(triple.fused, "size_mismatch", mismatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            values = compute(fused, ir, vis, metrics=list(task.metrics), convention=convention)
+        except MetricInputError as exc:
+            return problem(triple.fused, "invalid_input", str(exc))
+    messages = tuple(dict.fromkeys(str(w.message) for w in caught))
+    return Outcome(task.index, {m: float(values[m]) for m in task.metrics}, None, messages)
+
+
+def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
+    """Decode the job's IR and VIS once, then evaluate each task (runs in a worker process)."""
+    first = job.tasks[0].triple
+    try:
+        ir, vis = read_image(first.ir), read_image(first.vis)
+    except ImageReadError as exc:
+        return [
+            Outcome(
+                t.index,
+                None,
+                Problem(
+                    dataset, t.triple.method, t.triple.image, exc.path, "unreadable", exc.reason
+                ),
+            )
+            for t in job.tasks
+        ]
+    return [evaluate_task(task, ir, vis, dataset, convention) for task in job.tasks]
+
+
+def _limit_worker_threads() -> None:
+    """Worker initializer: one thread per process, so N workers use N cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def run_jobs(
+    jobs: Sequence[Job], worker: Callable[[Job], list[Outcome]], workers: int
+) -> Iterator[list[Outcome]]:
+    """Yield the outcomes of every job (in completion order) using ``workers`` processes."""
+    if workers == 1 or len(jobs) <= 1:
+        yield from map(worker, jobs)
+        return
+    chunksize = max(1, min(4, len(jobs) // (workers * 8)))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ivifbench.eval"])
+    with context.Pool(workers, initializer=_limit_worker_threads) as pool:
+        yield from pool.imap_unordered(worker, jobs, chunksize=chunksize)
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` (POSIX separators), for the table's file columns."""
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def build_rows(
+    plan: Plan,
+    values: dict[int, dict[str, float]],
+    metrics: Sequence[str],
+    convention: str,
+    version: str,
+    table_dir: Path,
+) -> pd.DataFrame:
+    """The per-image rows of the triples that have values, in the table's column order."""
+    records = []
+    for index in sorted(values):
+        triple = plan.triples[index]
+        record: dict[str, object] = {
+            "dataset": plan.dataset,
+            "method": triple.method,
+            "image": triple.image,
+        }
+        record.update({m: values[index][m] for m in metrics})
+        record.update(
+            convention=convention,
+            version=version,
+            fused_file=_relative(triple.fused, table_dir),
+            ir_file=_relative(triple.ir, table_dir),
+            vis_file=_relative(triple.vis, table_dir),
+        )
+        records.append(record)
+    return pd.DataFrame(records, columns=[*ID_COLUMNS, *metrics, *META_COLUMNS])
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a per-image table written by eval: text columns as str, metrics as float64.
+
+    Metric cells are parsed with Python's ``float`` (exact round trip of the 17 written digits;
+    an empty cell is NaN). Raises ValueError naming the file, column and row of a bad cell.
+    """
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in table_metrics(table):
+        values = np.empty(len(table))
+        for row, text in enumerate(table[column]):
+            try:
+                values[row] = float(text) if text else np.nan
+            except ValueError:
+                raise ValueError(
+                    f"{path}: column {column!r}, row {row + 2}: {text!r} is not a number"
+                ) from None
+        table[column] = values
+    return table
+
+
+def table_metrics(table: pd.DataFrame) -> list[str]:
+    """Metric columns of a per-image table (everything that is not an id or meta column)."""
+    fixed = {*ID_COLUMNS, *META_COLUMNS}
+    return [c for c in table.columns if c not in fixed]
+
+
+def check_compatible(existing: pd.DataFrame, convention: str, metrics: Sequence[str]) -> None:
+    """Raise :class:`TableMismatchError` unless ``existing`` is an eval table of the same
+    convention and metric set (a table never mixes conventions or metric lists)."""
+    missing = [c for c in (*ID_COLUMNS, *META_COLUMNS) if c not in existing.columns]
+    if missing:
+        raise TableMismatchError(f"is not an eval table (missing columns {', '.join(missing)})")
+    other = sorted(set(existing["convention"]) - {convention})
+    if other:
+        raise TableMismatchError(
+            f"holds convention {', '.join(other)}, this run uses {convention}; "
+            "write to another file"
+        )
+    if set(table_metrics(existing)) != set(metrics):
+        raise TableMismatchError(
+            f"has metrics {','.join(table_metrics(existing))}, this run computes "
+            f"{','.join(metrics)}; pass the same --metrics or write to another file"
+        )
+
+
+def merge_into(
+    existing: pd.DataFrame, new: pd.DataFrame, dataset: str, methods: Iterable[str]
+) -> tuple[pd.DataFrame, int]:
+    """Replace the rows of (``dataset``, each of ``methods``) in ``existing`` by ``new``.
+
+    Rows of other datasets and methods are kept (this is how a method is appended). Returns the
+    merged table, sorted by dataset, method and image, and the number of rows kept.
+    """
+    replaced = (existing["dataset"] == dataset) & existing["method"].isin(list(methods))
+    kept = existing.loc[~replaced, list(new.columns)]
+    merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    merged = merged.sort_values(list(ID_COLUMNS), kind="stable", ignore_index=True)
+    return merged, len(kept)
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` to ``path`` through a temporary file, so a crash leaves no half table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def problems_path_for(output: Path) -> Path:
+    """Problems report next to the table: ``per_image.csv`` -> ``per_image.problems.csv``."""
+    return output.with_name(f"{output.stem}.problems.csv")
+
+
+def lookup_cached(
+    plan: Plan,
+    cache: ValueCache,
+    convention: str,
+    version: str,
+    metrics: Sequence[str],
+    progress: bool,
+) -> tuple[dict[int, dict[str, float]], list[Job], dict[int, str], list[Problem]]:
+    """Split the plan into cached values and jobs for the metrics still missing.
+
+    Returns (complete values by triple index, jobs (one per source pair), result key by triple
+    index, problems for files that vanished or could not be read while hashing).
+    """
+    done: dict[int, dict[str, float]] = {}
+    by_pair: dict[tuple[Path, Path], list[Task]] = {}
+    keys: dict[int, str] = {}
+    problems: list[Problem] = []
+    triples = tqdm(plan.triples, desc="hashing", unit="image", disable=not progress, leave=False)
+    for index, triple in enumerate(triples):
+        try:
+            shas = [cache.file_sha256(p) for p in (triple.fused, triple.ir, triple.vis)]
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    plan.dataset,
+                    triple.method,
+                    triple.image,
+                    str(exc.filename or triple.fused),
+                    "unreadable",
+                    exc.strerror or str(exc),
+                )
+            )
+            continue
+        keys[index] = result_key(*shas, convention, version)
+        stored = cache.get(keys[index])
+        todo = tuple(m for m in metrics if m not in stored)
+        if todo:
+            by_pair.setdefault((triple.ir, triple.vis), []).append(Task(index, triple, todo))
+        else:
+            done[index] = stored
+    jobs = [Job(tuple(tasks)) for tasks in by_pair.values()]
+    return done, jobs, keys, problems
+
+
+def run_eval(
+    results_dir: Path,
+    ir_dir: Path,
+    vis_dir: Path,
+    output: Path,
+    *,
+    dataset: str,
+    convention: str,
+    metrics: Sequence[str],
+    version: str,
+    workers: int = 1,
+    cache_path: Path | None = None,
+    problems_path: Path | None = None,
+    progress: bool = True,
+) -> EvalSummary:
+    """Evaluate every method folder of ``results_dir`` and write/extend the table ``output``.
+
+    ``cache_path=None`` disables reuse across runs. The problems report goes to
+    ``problems_path`` (default :func:`problems_path_for`). Raises ValueError for an unusable
+    layout and :class:`TableMismatchError` for an incompatible existing ``output`` (both before
+    anything is computed).
+    """
+    start = time.perf_counter()
+    plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset)
+    existing = None
+    if output.exists():
+        try:
+            existing = read_table(output)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise TableMismatchError(f"cannot be read as a per-image table ({exc})") from None
+    if existing is not None:
+        check_compatible(existing, convention, metrics)
+
+    problems = list(plan.problems)
+    with ValueCache(cache_path) as cache:
+        values, jobs, keys, hash_problems = lookup_cached(
+            plan, cache, convention, version, metrics, progress
+        )
+        problems += hash_problems
+        from_cache = len(values)
+        worker = partial(evaluate_job, dataset=dataset, convention=convention)
+        tasks = sum(len(job.tasks) for job in jobs)
+        bar = tqdm(total=tasks, desc=f"eval {dataset}", unit="image", disable=not progress)
+        for done_jobs, outcomes in enumerate(run_jobs(jobs, worker, workers), start=1):
+            bar.update(len(outcomes))
+            for outcome in outcomes:
+                triple = plan.triples[outcome.index]
+                problems += [
+                    Problem(
+                        dataset,
+                        triple.method,
+                        triple.image,
+                        str(triple.fused),
+                        "metric_warning",
+                        message,
+                    )
+                    for message in outcome.warnings
+                ]
+                if outcome.problem is not None:
+                    problems.append(outcome.problem)
+                    continue
+                cache.put(keys[outcome.index], outcome.values)
+                values[outcome.index] = cache.get(keys[outcome.index])
+            if done_jobs % COMMIT_EVERY == 0:
+                cache.commit()
+        bar.close()
+
+    new = build_rows(plan, values, metrics, convention, version, output.parent)
+    kept = 0
+    table = new
+    if existing is not None:
+        table, kept = merge_into(existing, new, dataset, plan.methods)
+    write_csv_atomic(table, output)
+    problems.sort(key=lambda p: (p.dataset, p.method, p.image, p.kind, p.file))
+    problem_table = pd.DataFrame([vars(p) for p in problems], columns=list(PROBLEM_COLUMNS))
+    write_csv_atomic(problem_table, problems_path or problems_path_for(output))
+    return EvalSummary(
+        dataset=dataset,
+        methods=plan.methods,
+        pairs=plan.pairs,
+        evaluated=len(values),
+        from_cache=from_cache,
+        computed=len(values) - from_cache,
+        kept_rows=kept,
+        rows=len(table),
+        seconds=time.perf_counter() - start,
+        problems=problems,
+    )
+
+
+def format_summary(summary: EvalSummary, output: Path, problems_path: Path, shown: int = 20) -> str:
+    """Human-readable end-of-run summary: counts, problems by kind, the first problems."""
+    lines = [
+        f"{summary.dataset}: {len(summary.methods)} method(s) x {summary.pairs} source pair(s); "
+        f"{summary.evaluated} image(s) evaluated ({summary.from_cache} from cache, "
+        f"{summary.computed} computed) in {summary.seconds:.1f} s",
+        f"wrote {output} ({summary.rows} rows"
+        + (f", {summary.kept_rows} kept from earlier runs)" if summary.kept_rows else ")"),
+    ]
+    if not summary.problems:
+        lines.append("problems: none")
+        return "\n".join(lines)
+    counts = Counter(p.kind for p in summary.problems)
+    by_kind = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+    lines.append(f"problems: {len(summary.problems)} ({by_kind}) -> {problems_path}")
+    for p in summary.problems[:shown]:
+        where = "/".join(part for part in (p.method, p.image) if part) or "-"
+        lines.append(f"  {p.kind:<15} {where:<30} {p.file}: {p.detail}")
+    if len(summary.problems) > shown:
+        lines.append(f"  ... {len(summary.problems) - shown} more in {problems_path}")
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""``ivifbench report --plots``: box plots per metric and qualitative grids, as PNG.
+
+Uses matplotlib's object-oriented API (``Figure`` + Agg canvas): no pyplot, no display, no
+global backend switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ivifbench.report import MetricSpec
+from ivifdata.imageio import ImageReadError, read_image
+
+#: Resolution of the written PNGs (dots per inch).
+DPI = 120
+#: Width of one panel of the qualitative grid, inches.
+PANEL_INCHES = 2.2
+#: Height of one row of the grid, inches: a 4:3 image and its title.
+ROW_INCHES = 0.75 * PANEL_INCHES + 0.3
+
+
+def safe_name(text: str) -> str:
+    """``text`` with every character outside [A-Za-z0-9._-] replaced by '_' (for file names)."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    """The finite entries of ``values`` (NaN and infinities are not drawn)."""
+    return values[np.isfinite(values)]
+
+
+def box_plot(
+    table: pd.DataFrame, metric: MetricSpec, methods: Sequence[str], convention: str, path: Path
+) -> Path:
+    """One PNG for ``metric``: a panel per dataset, a box per method over its images."""
+    datasets = list(dict.fromkeys(table["dataset"]))
+    figure = Figure(figsize=(max(4.0, 1.0 + 0.9 * len(methods)) * len(datasets), 3.6))
+    axes = figure.subplots(1, len(datasets), squeeze=False)[0]
+    unit = f" ({metric.short_unit})" if metric.short_unit else ""
+    for ax, dataset in zip(axes, datasets, strict=True):
+        rows = table[table["dataset"] == dataset]
+        present = [m for m in methods if (rows["method"] == m).any()]
+        data = [finite(rows.loc[rows["method"] == m, metric.name].to_numpy()) for m in present]
+        ax.boxplot(data)
+        ax.set_xticks(range(1, len(present) + 1), present)
+        ax.set_title(dataset)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"{metric.name}{unit} {metric.arrow}")
+    figure.suptitle(f"{metric.name} per image, convention {convention}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    return path
+
+
+def _show(ax, path: Path | None, title: str) -> None:
+    """Draw the image at ``path`` (gray or RGB) on ``ax``, or say why it cannot."""
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=8)
+    if path is None:
+        ax.text(0.5, 0.5, "no image", ha="center", va="center", transform=ax.transAxes)
+        return
+    try:
+        image = read_image(path, to_8bit=True)
+    except ImageReadError as exc:
+        ax.text(
+            0.5,
+            0.5,
+            exc.reason,
+            ha="center",
+            va="center",
+            wrap=True,
+            fontsize=7,
+            transform=ax.transAxes,
+        )
+        return
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image)
+
+
+def _file(rows: pd.DataFrame, column: str) -> Path | None:
+    """The file of the first row, resolved against the folder of the table it came from."""
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return (Path(row["table_dir"]) / row[column]).resolve()
+
+
+def qualitative_grid(
+    table: pd.DataFrame, dataset: str, images: Sequence[str], methods: Sequence[str], path: Path
+) -> Path:
+    """One PNG: a row per image of ``dataset``, columns IR | VIS | each method."""
+    rows = table[table["dataset"] == dataset]
+    columns = len(methods) + 2
+    figure = Figure(figsize=(PANEL_INCHES * columns, ROW_INCHES * len(images) + 0.5))
+    axes = figure.subplots(len(images), columns, squeeze=False)
+    for r, image in enumerate(images):
+        of_image = rows[rows["image"] == image]
+        _show(axes[r, 0], _file(of_image, "ir_file"), f"{image}: IR")
+        _show(axes[r, 1], _file(of_image, "vis_file"), "VIS")
+        for c, method in enumerate(methods, start=2):
+            _show(axes[r, c], _file(of_image[of_image["method"] == method], "fused_file"), method)
+    figure.suptitle(dataset)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    return path
+
+
+def default_grid_images(table: pd.DataFrame, dataset: str) -> list[str]:
+    """The first image (by name) of ``dataset``."""
+    names = sorted(set(table.loc[table["dataset"] == dataset, "image"]))
+    return names[:1]
+
+
+def write_plots(
+    table: pd.DataFrame,
+    metrics: Sequence[MetricSpec],
+    methods: Sequence[str],
+    convention: str,
+    outdir: Path,
+    images: Sequence[str] | None = None,
+) -> list[Path]:
+    """Box plots (``box_<metric>.png``) and grids (``grid_<dataset>.png``) in ``outdir``.
+
+    ``images``: stems shown in the grids (those a dataset lacks are left out; a dataset with
+    none of them gets no grid); default: the first image of each dataset.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    table = table[table["method"].isin(methods)]
+    written = [
+        box_plot(table, m, methods, convention, outdir / f"box_{safe_name(m.name)}.png")
+        for m in metrics
+    ]
+    for dataset in dict.fromkeys(table["dataset"]):
+        available = set(table.loc[table["dataset"] == dataset, "image"])
+        chosen = (
+            default_grid_images(table, dataset)
+            if images is None
+            else [i for i in images if i in available]
+        )
+        present = set(table.loc[table["dataset"] == dataset, "method"])
+        if chosen:
+            path = outdir / f"grid_{safe_name(dataset)}.png"
+            shown = [m for m in methods if m in present]
+            written.append(qualitative_grid(table, dataset, chosen, shown, path))
+    return written
