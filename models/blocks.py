@@ -118,8 +118,9 @@ class FusionBlock(nn.Module):
     """Per-pixel MLP Linear(c -> h) - GELU - gate - Linear(h -> c); same shape out.
 
     Pixels are taken in row-major order (the order the band gate's moving average runs along).
-    Computed on (B, C, HW) so that no transposes are needed; a per-channel gate (ECA) is folded
-    into the output projection's weights instead of scaling the (B, h, HW) features.
+    The matrix products run on (B, c, HW) for a contiguous input and on (B, HW, c) for a
+    channels-last one, so that neither layout is copied; a per-channel gate (ECA) is folded into
+    the output projection's weights instead of scaling the hidden features.
     """
 
     def __init__(self, c: int, hidden: int, gate: str):
@@ -130,20 +131,28 @@ class FusionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
-        feats = F.gelu(
-            torch.baddbmm(
-                self.expand.bias[:, None],
-                self.expand.weight.expand(b, -1, -1),
-                x.reshape(b, c, h * w),
-            )
-        )
-        mult = self.gate(feats)
-        weight = self.project.weight.expand(b, -1, -1)
+        flat = x.flatten(2)  # (B, c, HW): a view in both layouts
+        pixels_last = x.is_contiguous(memory_format=torch.channels_last) and c > 1
+        feats = F.gelu(self._linear(self.expand, flat, pixels_last))  # (B, hidden, HW)
+        mult = self.gate(feats)  # (B, hidden, 1) or (B, hidden, HW)
         if mult.shape[2] == 1:  # per-channel gate: W (f * m) == (W * m^T) f
-            out = torch.baddbmm(self.project.bias[:, None], weight * mult.transpose(1, 2), feats)
+            weight = self.project.weight * mult.transpose(1, 2)
+            out = self._linear(self.project, feats, pixels_last, weight)
         else:
-            out = torch.baddbmm(self.project.bias[:, None], weight, feats * mult)
+            out = self._linear(self.project, feats * mult, pixels_last)
         return out.reshape(b, c, h, w)
+
+    @staticmethod
+    def _linear(
+        layer: nn.Linear, x: torch.Tensor, pixels_last: bool, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``layer`` (optionally with a (B, out, in) ``weight``) on the channels of (B, in, N)
+        features; the result is (B, out, N), stored pixel-major when ``pixels_last``."""
+        weight = layer.weight.expand(x.shape[0], -1, -1) if weight is None else weight
+        if pixels_last:
+            out = torch.baddbmm(layer.bias, x.transpose(1, 2), weight.transpose(1, 2))
+            return out.transpose(1, 2)
+        return torch.baddbmm(layer.bias[:, None], weight, x)
 
 
 class ChannelAttention(nn.Module):

@@ -6,7 +6,8 @@ Procedure (``docs/models.md``), for an IR and a VIS image of the same size H x W
    ``length - tile`` (always appended, as published: when the last regular tile is already
    flush, that tile is counted twice; for 640 x 480 the column origin 512 has weight 2).
 2. Each tile ``cat([IR, VIS])`` goes through the network in float32 (batched; repeated tiles are
-   computed once and weighted by their count).
+   computed once and weighted by their count), as rewritten by
+   :func:`~models.inference.prepare_for_inference` (same outputs up to float32 rounding).
 3. Tile outputs are blended in float64 by a weighted average with weights ``exp(-d^2 / 2)``,
    d the distance from the tile centre on a ``linspace(-3, 3, tile)`` grid in both axes.
 4. ``scipy.ndimage.gaussian_filter(sigma=0.3)`` (reflect borders) on the blended map.
@@ -32,6 +33,7 @@ from scipy.ndimage import gaussian_filter
 from torch import nn
 
 from .colour import published_gray, restore_chroma
+from .inference import prepare_for_inference
 
 #: Standard deviation (pixels) of the final Gaussian filter of the published inference.
 FINAL_SIGMA = 0.3
@@ -103,9 +105,11 @@ def blend_tiles(
     wsum = np.zeros((h, w), np.float64)
     if batch is None:
         batch = DEFAULT_BATCH.get(torch.device(device).type, 2)
+    fast = prepare_for_inference(model)  # folded BatchNorms, channels-last
     for group in _batches(list(counts), batch):
         x = torch.from_numpy(np.stack([stack[:, y : y + tile, x : x + tile] for y, x in group]))
-        out = model(x.to(device)).float().cpu().numpy()[:, 0].astype(np.float64)
+        x = x.to(device, memory_format=torch.channels_last)
+        out = fast(x).float().cpu().numpy()[:, 0].astype(np.float64)
         for (y, x), o in zip(group, out, strict=True):
             wk = weight * counts[(y, x)]
             acc[y : y + tile, x : x + tile] += wk * o

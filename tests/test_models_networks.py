@@ -88,4 +88,7 @@ def test_fusion_block_equals_per_token_formulation(gate):
     x = torch.randn(2, 12, 9, 14)
     with torch.no_grad():
         got, want = block(x), _token_reference(block, x, gate)
+        got_cl = block(x.contiguous(memory_format=torch.channels_last))  # pixel-major path
     assert (got - want).abs().max() < 1e-5 * want.abs().max()
+    assert (got_cl - want).abs().max() < 1e-5 * want.abs().max()
+    assert got_cl.is_contiguous(memory_format=torch.channels_last)
