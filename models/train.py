@@ -110,7 +110,6 @@ class ContentObjective:
     """Fusion network trained with the content loss alone (cnn, transformer)."""
 
     def __init__(self, name: str, patch_size: int, device: torch.device):
-        self.name = name
         self.networks: dict[str, nn.Module] = {"fusion": create_model(name).to(device)}
         self.loss = ContentLoss()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
@@ -288,6 +287,7 @@ class Trainer:
         patch_size = self.loader.dataset.bank.size
         self.objective = OBJECTIVES[config.model](config.model, patch_size, self.device)
         self.progress = Progress()
+        self._saved_step: int | None = None
         state = read_resume_state(self.outdir, config) if resume else None
         if state is not None:
             for key, net in self.objective.networks.items():
@@ -401,9 +401,10 @@ class Trainer:
         os.replace(tmp, path)
 
     def save(self) -> None:
-        """Write ``last.pt`` and ``model.pt`` atomically (rank 0 only)."""
-        if not self.context.is_writer:
+        """Write ``last.pt`` and ``model.pt`` atomically (rank 0 only; once per step)."""
+        if not self.context.is_writer or self._saved_step == self.progress.step:
             return
+        self._saved_step = self.progress.step
         networks = {key: unwrap(net).state_dict() for key, net in self.objective.networks.items()}
         state = {
             "format": CHECKPOINT_FORMAT,

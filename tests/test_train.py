@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from ivifdata.cli import main as ivifdata_main
 from ivifdata.imageio import read_image, write_png
+from models import train as train_module
 from models.cli import main
 from models.train import (
     CHECKPOINT,
@@ -223,3 +224,21 @@ def test_torchrun_two_cpu_processes(shards, tmp_path):
     # 16 pairs per epoch = 8 global batches of 2, 4 per rank
     assert saved["progress"] == {"epoch": 1, "batch": 0, "step": 4}
     assert [r["step"] for r in read_log(out) if r["kind"] == "step"] == [1, 2, 3, 4]
+
+
+def test_checkpoints_every_k_steps_and_epoch_ends_once_each(shards, tmp_path, monkeypatch):
+    trainer = Trainer(
+        config(shards, max_steps=5, checkpoint_every=2), tmp_path / "run", progress_bar=False
+    )
+    written = []
+    save_atomic = train_module._save_atomic
+
+    def recording(obj, path):
+        save_atomic(obj, path)
+        if path.name == CHECKPOINT:
+            written.append(obj["progress"]["step"])
+
+    monkeypatch.setattr(train_module, "_save_atomic", recording)
+    trainer.run()
+    # every 2 steps (2, 4), end of epoch 1 (step 4 again: not written twice), the stop (5)
+    assert written == [2, 4, 5]
