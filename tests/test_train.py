@@ -197,6 +197,13 @@ def test_too_large_batch_is_an_error(shards, tmp_path):
     assert result.exit_code == 2 and "gives no batch of 64" in result.output
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_an_error(shards, tmp_path):
+    args = ["train", "--model", "cnn", "--device", "cuda", "--shards", str(shards), "-o", "x"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "CUDA is not available" in result.output
+
+
 def test_distributed_context_from_torchrun_environment():
     assert distributed_context({}) == DistributedContext(0, 1, 0)
     env = {"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}
