@@ -10,16 +10,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ivifdata.build import INDEX_FILE
 from ivifdata.imageio import ImageReadError, read_gray, read_image, write_png
+from ivifdata.tarshards import read_index
 
 from .fuse import OUTPUT_MODES, check_tiling, fuse_images
 from .pairs import Pair, PairProblem, find_pairs
+from .train import OBJECTIVES, TrainConfig, TrainError, check_output, distributed_context, train
 from .weights import RELEASED_FILES, WEIGHTS_ENV, WeightsError, load_released
 
 
 @click.group()
 def main() -> None:
-    """Lightweight IVIF baselines: fuse images with the released weights."""
+    """Lightweight IVIF baselines: train them on shards, fuse images with their weights."""
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -149,6 +152,100 @@ def fuse(
     click.echo(f"{name}: fused {done} pair(s) into {outdir}, skipped {len(problems)}")
     if problems:
         raise SystemExit(1)
+
+
+@main.command("train")
+@click.option(
+    "--model", "name", required=True, type=click.Choice(sorted(OBJECTIVES)), help="Which baseline."
+)
+@click.option(
+    "--shards",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder built by `ivifdata build` (holds index.json).",
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--epochs",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Epochs to train in all [default: the recipe's pairing.epochs].",
+)
+@click.option(
+    "--batch", default=8, show_default=True, type=click.IntRange(min=1), help="Batch per process."
+)
+@click.option("--lr", default=1e-4, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Seed of the network initialisation.")
+@click.option("--pair-seed", default=None, type=int, help="Pairing seed [default: the recipe's].")
+@click.option(
+    "--max-steps",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Stop (and checkpoint) after this many steps in all.",
+)
+@click.option(
+    "--checkpoint-every",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Also checkpoint every N steps (always at each epoch end).",
+)
+@click.option("--resume", is_flag=True, help="Continue the run checkpointed in OUTDIR.")
+def train_command(
+    name: str,
+    shards: Path,
+    outdir: Path,
+    epochs: int | None,
+    batch: int,
+    lr: float,
+    device: str,
+    seed: int,
+    pair_seed: int | None,
+    max_steps: int | None,
+    checkpoint_every: int | None,
+    resume: bool,
+) -> None:
+    """Train a baseline on the patch bank in SHARDS; write OUTDIR/last.pt (resumable),
+    OUTDIR/model.pt (for `ivifmodels fuse --weights`) and OUTDIR/log.jsonl.
+
+    Under `torchrun --nproc_per_node N` the run is data-parallel (DDP, gloo on CPU, nccl on
+    CUDA); each process takes --batch pairs per step.
+    """
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    index = shards / INDEX_FILE
+    if not index.is_file():
+        raise click.BadParameter(
+            f"{shards}: not a shard folder ({INDEX_FILE} not found)", param_hint="--shards"
+        )
+    try:
+        recipe_epochs = int(read_index(index)["ivifdata"]["pairing"]["epochs"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.BadParameter(
+            f"{index}: not a patch-bank index ({exc})", param_hint="--shards"
+        ) from None
+    config = TrainConfig(
+        model=name,
+        shards=str(shards.resolve()),
+        epochs=epochs or recipe_epochs,
+        batch=batch,
+        lr=lr,
+        seed=seed,
+        pair_seed=pair_seed,
+        max_steps=max_steps,
+        checkpoint_every=checkpoint_every,
+        device=device,
+        world_size=distributed_context().world_size,
+    )
+    try:
+        check_output(outdir, resume)
+        progress = train(config, outdir, resume)
+    except TrainError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(
+        f"{name}: epoch {progress.epoch}, step {progress.step}; wrote {outdir / 'last.pt'} and "
+        f"{outdir / 'model.pt'}"
+    )
 
 
 def _problem(pair: Pair, exc: Exception) -> PairProblem:

@@ -114,6 +114,44 @@ def load_state(
     model.load_state_dict(mapped, strict=True)
 
 
+_GROUP = r"(\d)"
+
+
+def invert_rule(pattern: str, replacement: str) -> tuple[str, str]:
+    """The module-key -> released-key rule undoing ``(pattern, replacement)``.
+
+    Rules are built from literal text, escaped dots, ``(\\d)`` groups (used in order by the
+    replacement) and an optional final ``$``; anything else raises ValueError.
+    """
+    anchored = pattern.endswith("$")
+    body = pattern.removesuffix("$")
+    pieces = re.split(r"(\(\\d\))", body)
+    groups = pieces[1::2]
+    literals = [piece.replace(r"\.", ".") for piece in pieces[0::2]]
+    if any("\\" in text or re.search(r"[()\[\]*+?$^|]", text) for text in literals):
+        raise ValueError(f"cannot invert rule {pattern!r}")
+    back_pieces = re.split(r"\\(\d)", replacement)
+    order = [int(n) for n in back_pieces[1::2]]
+    if order != list(range(1, len(groups) + 1)):
+        raise ValueError(f"cannot invert rule {pattern!r} -> {replacement!r}: group order")
+    inverse_pattern = _GROUP.join(re.escape(text) for text in back_pieces[0::2])
+    inverse_replacement = "".join(
+        text + (f"\\{n}" if n <= len(groups) else "") for n, text in enumerate(literals, start=1)
+    )
+    return inverse_pattern + ("$" if anchored else ""), inverse_replacement
+
+
+def to_released(name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict of model ``name`` (this package's keys) renamed to the released layout, so
+    that :func:`load_released` reads it back (e.g. a trained ``model.pt``)."""
+    if name not in RENAMES:
+        raise WeightsError(
+            f"model {name!r} has no released layout; choose from {', '.join(RENAMES)}"
+        )
+    rules = [invert_rule(pattern, replacement) for pattern, replacement in RENAMES[name]]
+    return {map_key(key, rules, f"{name} state"): tensor for key, tensor in state.items()}
+
+
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a plain state dict with ``torch.load(weights_only=True)``."""
     path = Path(path)

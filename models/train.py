@@ -1,0 +1,444 @@
+"""Training of the baselines on a patch bank built by ``ivifdata build`` (``ivifmodels train``).
+
+One process on CPU or GPU, or many under ``torchrun`` (DDP, see :func:`distributed_context`).
+Batches come from :func:`ivifdata.loader.make_loader` (``(B, 1, S, S)`` float32 in [0, 1]);
+epoch ``e`` re-draws its pairs (``set_epoch(e)``). Objectives (``docs/losses.md``):
+
+- ``cnn``, ``transformer``: the published content loss, Adam.
+- ``gan``: generator = content + ``ADVERSARIAL_WEIGHT`` x least-squares adversarial loss; the
+  discriminator (patch size = the bank's) scores the intensity target as real and the detached
+  fused batch as fake, in one forward pass of ``cat([real, fake])``; one Adam per network.
+
+Output folder (written by rank 0 only): ``last.pt`` (everything needed to resume exactly),
+``model.pt`` (the fusion network in the released key layout, for ``ivifmodels fuse
+--weights``) and ``log.jsonl`` (one JSON object per step and per epoch).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ivifdata.build import INDEX_FILE
+from ivifdata.loader import make_loader
+
+from .losses import (
+    ADVERSARIAL_WEIGHT,
+    ContentLoss,
+    discriminator_loss,
+    generator_adversarial_loss,
+    intensity_target,
+)
+from .registry import create_model
+from .weights import to_released
+
+CHECKPOINT = "last.pt"
+MODEL_FILE = "model.pt"
+LOG_FILE = "log.jsonl"
+CHECKPOINT_FORMAT = "ivif-train-1"
+#: config keys that must match when a run is resumed (the others may change, e.g. epochs).
+RUN_IDENTITY = ("model", "shards", "batch", "lr", "seed", "pair_seed", "world_size")
+
+
+class TrainError(ValueError):
+    """A training run cannot start (bad shard folder, output folder conflict); names the path."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one run; ``batch`` is per process, ``lr`` Adam's learning rate."""
+
+    model: str
+    shards: str
+    epochs: int
+    batch: int = 8
+    lr: float = 1e-4
+    seed: int = 0
+    pair_seed: int | None = None  # None: the recipe's pairing seed
+    max_steps: int | None = None  # stop (and checkpoint) after this many steps in all
+    checkpoint_every: int | None = None  # also checkpoint every this many steps
+    device: str = "cpu"
+    world_size: int = 1
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands: rank among world_size, local_rank on its machine."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_writer(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_context(env: dict[str, str] | None = None) -> DistributedContext:
+    """Rank, world size and local rank from torchrun's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``
+    (a single process when they are absent)."""
+    env = os.environ if env is None else env
+    if "WORLD_SIZE" not in env:
+        return DistributedContext()
+    return DistributedContext(
+        rank=int(env["RANK"]),
+        world_size=int(env["WORLD_SIZE"]),
+        local_rank=int(env.get("LOCAL_RANK", 0)),
+    )
+
+
+def unwrap(net: nn.Module) -> nn.Module:
+    """The module inside a DDP wrapper (or ``net`` itself)."""
+    return net.module if isinstance(net, DistributedDataParallel) else net
+
+
+class ContentObjective:
+    """Fusion network trained with the content loss alone (cnn, transformer)."""
+
+    def __init__(self, name: str, patch_size: int, device: torch.device):
+        self.networks: dict[str, nn.Module] = {"fusion": create_model(name).to(device)}
+        self.loss = ContentLoss()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def build_optimizers(self, lr: float) -> None:
+        self.optimizers = {
+            key: torch.optim.Adam(net.parameters(), lr=lr) for key, net in self.networks.items()
+        }
+
+    def fuse(self, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+        return self.networks["fusion"](torch.cat([ir, vis], 1))
+
+    def step(self, ir: torch.Tensor, vis: torch.Tensor) -> dict[str, float]:
+        """One Adam step on a batch; returns the loss parts (unitless floats)."""
+        optimizer = self.optimizers["fusion"]
+        optimizer.zero_grad(set_to_none=True)
+        parts = self.loss(self.fuse(ir, vis), ir, vis)
+        parts.total.backward()
+        optimizer.step()
+        return parts.as_floats()
+
+
+class AdversarialObjective(ContentObjective):
+    """GAN: fusion network (generator) + patch discriminator, one Adam each."""
+
+    def __init__(self, name: str, patch_size: int, device: torch.device):
+        super().__init__(name, patch_size, device)
+        disc = create_model("gan_discriminator", patch_size=patch_size).to(device)
+        self.networks["discriminator"] = disc
+
+    def step(self, ir: torch.Tensor, vis: torch.Tensor) -> dict[str, float]:
+        """Discriminator step on (target real, detached fused fake), then generator step."""
+        fused = self.fuse(ir, vis)
+        real = intensity_target(ir, vis)
+        disc, opt_d, opt_g = (
+            self.networks["discriminator"],
+            self.optimizers["discriminator"],
+            self.optimizers["fusion"],
+        )
+        opt_d.zero_grad(set_to_none=True)
+        real_scores, fake_scores = disc(torch.cat([real, fused.detach()])).chunk(2)
+        d_loss = discriminator_loss(real_scores, fake_scores)
+        d_loss.backward()
+        opt_d.step()
+
+        opt_g.zero_grad(set_to_none=True)
+        parts = self.loss(fused, ir, vis)
+        # the unwrapped discriminator: its gradients here are discarded (zeroed before its
+        # next step), so they need no all-reduce under DDP
+        adversarial = generator_adversarial_loss(unwrap(disc)(fused))
+        total = parts.total + ADVERSARIAL_WEIGHT * adversarial
+        total.backward()
+        opt_g.step()
+        return {
+            **parts.as_floats(),
+            "content": parts.total.item(),
+            "adversarial": adversarial.item(),
+            "total": total.item(),
+            "discriminator": d_loss.item(),
+        }
+
+
+#: model name -> objective class.
+OBJECTIVES: dict[str, Callable[..., ContentObjective]] = {
+    "cnn": ContentObjective,
+    "transformer": ContentObjective,
+    "gan": AdversarialObjective,
+}
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary name, then rename onto ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclass
+class Progress:
+    """Position of a run: ``epoch`` in progress, ``batch`` batches of it done, ``step`` in all."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+
+
+def check_output(outdir: Path, resume: bool) -> None:
+    """TrainError when ``outdir`` holds another run and ``resume`` is off, or none to resume."""
+    checkpoint = outdir / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise TrainError(f"{outdir}: nothing to resume ({CHECKPOINT} not found)")
+    if not resume and outdir.exists():
+        taken = [name for name in (CHECKPOINT, MODEL_FILE, LOG_FILE) if (outdir / name).exists()]
+        if taken:
+            raise TrainError(
+                f"{outdir}: holds another run ({', '.join(taken)}); pass --resume to continue "
+                "it or choose another folder"
+            )
+
+
+def read_resume_state(outdir: Path, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint of ``outdir``; TrainError if unreadable or from a different run."""
+    path = outdir / CHECKPOINT
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise TrainError(f"{path}: not a readable training checkpoint ({exc})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise TrainError(f"{path}: not a training checkpoint of format {CHECKPOINT_FORMAT}")
+    saved, wanted = state["config"], asdict(config)
+    differ = [key for key in RUN_IDENTITY if saved.get(key) != wanted[key]]
+    if differ:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} != {wanted[k]!r}" for k in differ)
+        raise TrainError(f"{path}: the checkpoint is of another run ({detail})")
+    return state
+
+
+def open_shards(config: TrainConfig, context: DistributedContext) -> DataLoader:
+    """The loader of ``config.shards`` for this rank; TrainError naming the folder if it is not
+    a patch bank built by ``ivifdata build`` or gives no batch."""
+    folder = Path(config.shards)
+    if not (folder / INDEX_FILE).is_file():
+        raise TrainError(f"{folder}: not a shard folder ({INDEX_FILE} not found)")
+    try:
+        return make_loader(
+            folder,
+            config.batch,
+            seed=config.pair_seed,
+            rank=context.rank,
+            world_size=context.world_size,
+        )
+    except (ValueError, KeyError, OSError) as exc:
+        raise TrainError(f"{folder}: cannot read the shards: {exc}") from None
+
+
+class Trainer:
+    """One training run; ``run()`` trains until ``config.epochs`` or ``config.max_steps``."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        outdir: str | Path,
+        resume: bool = False,
+        context: DistributedContext | None = None,
+        progress_bar: bool = True,
+    ):
+        self.context = context or DistributedContext()
+        self.config = config
+        self.outdir = Path(outdir)
+        self.progress_bar = progress_bar and self.context.is_writer
+        if config.world_size != self.context.world_size:
+            raise ValueError("config.world_size must equal the process group's world size")
+        self.device = torch.device(
+            f"cuda:{self.context.local_rank}" if config.device == "cuda" else "cpu"
+        )
+        torch.manual_seed(config.seed)
+        self.loader = open_shards(config, self.context)
+        patch_size = self.loader.dataset.bank.size
+        self.objective = OBJECTIVES[config.model](config.model, patch_size, self.device)
+        self.progress = Progress()
+        self._saved_step: int | None = None
+        state = read_resume_state(self.outdir, config) if resume else None
+        if state is not None:
+            for key, net in self.objective.networks.items():
+                net.load_state_dict(state["networks"][key])
+        if self.context.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.objective.networks = {
+                key: DistributedDataParallel(net, device_ids=ids)
+                for key, net in self.objective.networks.items()
+            }
+        self.objective.build_optimizers(config.lr)
+        if state is not None:
+            for key, optimizer in self.objective.optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][key])
+            self.progress = Progress(**state["progress"])
+            _set_rng_state(state["rng"])
+            if self.context.is_writer:
+                self._truncate_log(self.progress.step)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.loader)
+
+    def _done(self) -> bool:
+        cap = self.config.max_steps
+        return self.progress.epoch >= self.config.epochs or (
+            cap is not None and self.progress.step >= cap
+        )
+
+    def run(self) -> Progress:
+        """Train from the current position; checkpoint each epoch and at the end."""
+        if self.context.is_writer:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+        for net in self.objective.networks.values():
+            net.train()
+        while not self._done():
+            self._run_epoch()
+        self.save()
+        return self.progress
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """The current epoch's batches from the first one not yet trained on."""
+        self.loader.dataset.set_epoch(self.progress.epoch)
+        return itertools.islice(iter(self.loader), self.progress.batch, None)
+
+    def _run_epoch(self) -> None:
+        progress, config = self.progress, self.config
+        totals: dict[str, float] = {}
+        count = 0
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=progress.batch,
+            desc=f"{config.model} epoch {progress.epoch + 1}/{config.epochs}",
+            unit="step",
+            disable=not self.progress_bar,
+        )
+        started = time.perf_counter()
+        for ir, vis, _ids in self._batches():
+            parts = self.objective.step(ir.to(self.device), vis.to(self.device))
+            if not all(math.isfinite(value) for value in parts.values()):
+                raise FloatingPointError(f"non-finite loss at step {progress.step}: {parts}")
+            progress.batch += 1
+            progress.step += 1
+            count += 1
+            for key, value in parts.items():
+                totals[key] = totals.get(key, 0.0) + value
+            self._log({"kind": "step", "epoch": progress.epoch, "step": progress.step, **parts})
+            bar.update()
+            bar.set_postfix(total=f"{parts['total']:.4f}")
+            every = config.checkpoint_every
+            if every and progress.step % every == 0:
+                self.save()
+            if config.max_steps is not None and progress.step >= config.max_steps:
+                break
+        bar.close()
+        if progress.batch < self.steps_per_epoch:
+            return  # stopped by max_steps; run() saves the mid-epoch position
+        seconds = time.perf_counter() - started
+        means = {key: value / max(count, 1) for key, value in totals.items()}
+        self._log(
+            {
+                "kind": "epoch",
+                "epoch": progress.epoch,
+                "step": progress.step,
+                "steps": count,
+                "seconds": round(seconds, 3),
+                **means,
+            }
+        )
+        progress.epoch += 1
+        progress.batch = 0
+        self.save()
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.context.is_writer:
+            with open(self.outdir / LOG_FILE, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log records past ``step`` (written after the checkpoint that is resumed)."""
+        path = self.outdir / LOG_FILE
+        if not path.exists():
+            return
+        kept = [
+            line
+            for line in path.read_text().splitlines(keepends=True)
+            if line.strip() and json.loads(line)["step"] <= step
+        ]
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        tmp.write_text("".join(kept))
+        os.replace(tmp, path)
+
+    def save(self) -> None:
+        """Write ``last.pt`` and ``model.pt`` atomically (rank 0 only; once per step)."""
+        if not self.context.is_writer or self._saved_step == self.progress.step:
+            return
+        self._saved_step = self.progress.step
+        networks = {key: unwrap(net).state_dict() for key, net in self.objective.networks.items()}
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "config": asdict(self.config),
+            "progress": asdict(self.progress),
+            "networks": networks,
+            "optimizers": {key: opt.state_dict() for key, opt in self.objective.optimizers.items()},
+            "rng": _rng_state(),
+        }
+        _save_atomic(state, self.outdir / CHECKPOINT)
+        released = to_released(self.config.model, networks["fusion"])
+        _save_atomic(
+            {key: value.cpu() for key, value in released.items()}, self.outdir / MODEL_FILE
+        )
+
+
+def train(
+    config: TrainConfig,
+    outdir: str | Path,
+    resume: bool = False,
+    progress_bar: bool = True,
+) -> Progress:
+    """Train one run in this process, joining the torchrun process group when launched by it."""
+    context = distributed_context()
+    if context.world_size == 1:
+        return Trainer(config, outdir, resume, context, progress_bar).run()
+    backend = "nccl" if config.device == "cuda" else "gloo"
+    if config.device == "cuda":
+        torch.cuda.set_device(context.local_rank)
+    dist.init_process_group(backend, rank=context.rank, world_size=context.world_size)
+    try:
+        trainer = Trainer(config, outdir, resume, context, progress_bar)
+        progress = trainer.run()
+        dist.barrier()
+        return progress
+    finally:
+        dist.destroy_process_group()
