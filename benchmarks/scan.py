@@ -10,13 +10,14 @@ in this order and in the same process:
 
 Runs go round-robin ``--repeat`` times and the best time of each is kept (the machine may be
 shared). Prints files/s and the ratio to the loop.
-Usage: ``python -m benchmarks.scan [--pairs N] [--repeat R]`` from the repository root.
+Usage: ``python benchmarks/scan.py [--pairs N] [--repeat R]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ivifdata.catalog import scan
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ivifdata.catalog import scan  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
 DISTINCT = 64
