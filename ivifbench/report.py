@@ -139,29 +139,22 @@ def select(
     :class:`ReportInputError` naming unknown metrics or methods.
     """
     available_metrics = [m for m in table_metrics(table) if m != "table_dir"]
-    if metrics is None:
-        chosen_metrics = available_metrics
-    else:
-        unknown = [m for m in metrics if m not in available_metrics]
-        if unknown:
-            raise ReportInputError(
-                f"metric(s) {', '.join(unknown)} not in the tables "
-                f"(they have {', '.join(available_metrics)})"
-            )
-        chosen_metrics = list(metrics)
-    available_methods = list(dict.fromkeys(table["method"]))
-    if methods is None:
-        chosen_methods = available_methods
-    else:
-        unknown = [m for m in methods if m not in available_methods]
-        if unknown:
-            raise ReportInputError(
-                f"method(s) {', '.join(unknown)} not in the tables "
-                f"(they have {', '.join(available_methods)})"
-            )
-        chosen_methods = list(methods)
+    chosen_metrics = _choose("metric", metrics, available_metrics)
+    chosen_methods = _choose("method", methods, list(dict.fromkeys(table["method"])))
     chosen = table[table["method"].isin(chosen_methods)]
     return chosen, chosen_metrics, chosen_methods
+
+
+def _choose(kind: str, requested: list[str] | None, available: list[str]) -> list[str]:
+    """``requested`` (all of ``available`` when None); unknown names raise ReportInputError."""
+    if requested is None:
+        return available
+    unknown = [name for name in requested if name not in available]
+    if unknown:
+        raise ReportInputError(
+            f"{kind}(s) {', '.join(unknown)} not in the tables (they have {', '.join(available)})"
+        )
+    return list(requested)
 
 
 def aggregate(
