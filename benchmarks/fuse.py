@@ -33,10 +33,10 @@ from scipy.ndimage import gaussian_filter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ivifdata.imageio import read_gray, read_image  # noqa: E402
+from ivifdata.imageio import read_image  # noqa: E402
 from models import load_released  # noqa: E402
 from models.blocks import ChannelAttention, EcaGate, FusionBlock  # noqa: E402
-from models.colour import published_gray  # noqa: E402
+from models.colour import network_gray  # noqa: E402
 from models.fuse import fuse_gray  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "models"
@@ -105,8 +105,8 @@ def main(reps: int, batch: int | None, threads: int, names: str, stem: str) -> N
     """Seconds per 640x480 image on CPU for each model, published procedure vs models.fuse."""
     if threads:
         torch.set_num_threads(threads)
-    ir = read_gray(DATA / "msrs" / "ir" / f"{stem}.png") / 255.0
-    vis = published_gray(read_image(DATA / "msrs" / "vi" / f"{stem}.png")) / 255.0
+    ir = network_gray(read_image(DATA / "msrs" / "ir" / f"{stem}.png")) / 255.0
+    vis = network_gray(read_image(DATA / "msrs" / "vi" / f"{stem}.png")) / 255.0
     click.echo(
         f"{stem} {ir.shape[1]}x{ir.shape[0]}, CPU, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, reps {reps}, batch {batch or 'default'}"

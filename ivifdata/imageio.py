@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,21 +218,57 @@ def read_image(path: str | Path, *, to_8bit: bool = False) -> np.ndarray:
     return read_image_with_info(path, to_8bit=to_8bit)[0]
 
 
-def read_gray(path: str | Path) -> np.ndarray:
-    """Decode ``path`` to one 8-bit channel ``(H, W)`` uint8 0-255.
+#: PIL ``convert("L")`` fixed-point luma weights (ITU-R 601-2, sum 2^16): ``L = (19595 R +
+#: 38470 G + 7471 B + 2^15) >> 16``, i.e. 0.299 R + 0.587 G + 0.114 B rounded half up.
+_PIL_L_WEIGHTS = (19595, 38470, 7471)
 
-    Colour is converted with OpenCV's fixed-point ``cvtColor(RGB2GRAY)`` (0.299 R + 0.587 G +
-    0.114 B, rounded to nearest); 16-bit data is scaled to 8 bits first. This is *not* what
-    ``cv2.imread(..., IMREAD_GRAYSCALE)`` gives for a colour PNG: there libpng converts with
-    truncating coefficients and differs by one level on about half of the pixels
-    (:func:`models.colour.published_gray` reproduces that, for the released networks).
-    """
+
+def _gray_bt601(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
-    arr = read_image(path, to_8bit=True)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
-    return arr
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _gray_pil601(rgb: np.ndarray) -> np.ndarray:
+    c = rgb.astype(np.uint32)
+    wr, wg, wb = _PIL_L_WEIGHTS
+    return ((wr * c[..., 0] + wg * c[..., 1] + wb * c[..., 2] + (1 << 15)) >> 16).astype(np.uint8)
+
+
+#: Colour -> gray rules by name (recipe key ``gray``, ``to_gray(rule=...)``), each on (H, W, 3)
+#: uint8 RGB, returning (H, W) uint8 0-255. Both weight 0.299 R + 0.587 G + 0.114 B (ITU-R 601)
+#: and keep R == G == B pixels unchanged; they differ only in fixed-point rounding, by one level
+#: on 0.11 % of uniformly random RGB values and on none of the MSRS / RoadScene colour pixels
+#: checked (docs/models.md):
+#:
+#: * ``bt601``: OpenCV ``cvtColor(RGB2GRAY)`` (14-bit fixed point, rounded);
+#: * ``pil601``: PIL ``Image.convert("L")`` (16-bit fixed point, rounded), which is what the
+#:   paper's released code saw: ``scipy.misc.imread(path, mode="L")`` in ``test.py`` (lines 50-51)
+#:   and ``utils_ablation.get_image`` (lines 412-419) for training patches.
+GRAY_RULES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "bt601": _gray_bt601,
+    "pil601": _gray_pil601,
+}
+
+
+def to_gray(arr: np.ndarray, rule: str = "pil601") -> np.ndarray:
+    """Gray (H, W) uint8 of a decoded 8-bit image: (H, W) is returned as is, (H, W, 3) RGB is
+    converted with the named :data:`GRAY_RULES` entry."""
+    if rule not in GRAY_RULES:
+        raise ValueError(f"unknown gray rule {rule!r}; choose one of {sorted(GRAY_RULES)}")
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ValueError(f"expected (H, W) or (H, W, 3) uint8, got {arr.shape} {arr.dtype}")
+    return arr if arr.ndim == 2 else GRAY_RULES[rule](np.ascontiguousarray(arr))
+
+
+def read_gray(path: str | Path, rule: str = "pil601") -> np.ndarray:
+    """Decode ``path`` to one 8-bit channel ``(H, W)`` uint8 0-255.
+
+    Colour (palettes included, through their palette) is converted with ``rule`` (see
+    :data:`GRAY_RULES`); gray files are returned as stored; 16-bit data is scaled to 8 bits
+    first (``round(v * 255 / 65535)``).
+    """
+    return to_gray(read_image(path, to_8bit=True), rule)
 
 
 def write_png(path: str | Path, arr: np.ndarray) -> None:

@@ -30,9 +30,6 @@ from ivifdata.permutation import Permutation
 from ivifdata.sources import SourceImage
 from ivifdata.tarshards import write_bytes_atomic
 
-#: gray conversion name (recipe key ``gray``) -> decoder returning (H, W) uint8 0-255.
-GRAY_DECODERS: dict[str, Callable[[Path], np.ndarray]] = {"bt601": read_gray}
-
 STAGE_MAGIC = b"IVSTAGE1"
 #: the smallest pass rate assumed when sizing the next round (bounds the number of rounds).
 MIN_PASS_RATE = 0.05
@@ -131,7 +128,7 @@ def run_stage_task(task: StageTask) -> StageResult:
     if task.path.exists():
         header, start = _read_stage_header(task.path)
         return _result(task.path, header, start)
-    images = [GRAY_DECODERS[task.gray](p) for p in task.unit.paths]
+    images = [read_gray(p, task.gray) for p in task.unit.paths]
     for image, path in zip(images, task.unit.paths, strict=True):
         if image.shape != (task.unit.height, task.unit.width):
             raise ValueError(

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from ivifdata.imageio import GRAY_RULES
 from ivifdata.pairsets import OVERASK_RULES, PAIR_SETS
 
 #: Sentinel for keys without a default.
@@ -28,8 +29,8 @@ REQUIRED = object()
 #: Root prefix that points inside the installed ``ivifdata`` package (the bundled sample).
 PACKAGE_PREFIX = "package:"
 
-#: Gray conversions a recipe may name (key ``gray``); the build maps them to decoders.
-GRAY_CONVERSIONS = ("bt601",)
+#: Gray conversions a recipe may name (key ``gray``): the rules of ``ivifdata.imageio``.
+GRAY_CONVERSIONS = tuple(GRAY_RULES)
 
 #: Default pairs-per-epoch ratio r (pairs = r * N) per pairing mode, as in the paper.
 DEFAULT_RATIO = {"strict": 1.0, "unpaired": 100.0, "arbitrary": 100.0}
@@ -112,7 +113,7 @@ SCHEMA: dict[str, Any] = {
     "data_dir": Field("str", ".", doc="base folder of the source roots, relative to the recipe"),
     "ir": SOURCE_SCHEMA,
     "vis": SOURCE_SCHEMA,
-    "gray": Field("str", "bt601", choices=GRAY_CONVERSIONS, doc="colour -> gray conversion"),
+    "gray": Field("str", "pil601", choices=GRAY_CONVERSIONS, doc="colour -> gray conversion"),
     "patch": {
         "size": Field("int", 128, minimum=8, maximum=4096, doc="patch side (pixels)"),
         "stride": Field("int", 128, minimum=1, doc="grid step between patches (pixels)"),

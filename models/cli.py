@@ -11,7 +11,7 @@ import torch
 from tqdm import tqdm
 
 from ivifdata.build import INDEX_FILE
-from ivifdata.imageio import ImageReadError, read_gray, read_image, write_png
+from ivifdata.imageio import ImageReadError, read_image, write_png
 from ivifdata.tarshards import read_index
 
 from .fuse import OUTPUT_MODES, check_tiling, fuse_images
@@ -43,7 +43,7 @@ def _save_float(tmp: str, fused: np.ndarray) -> None:
 
 def _fuse_one(pair: Pair, model: torch.nn.Module, outdir: Path, opts: dict) -> None:
     """Read, fuse and write one pair; raises ImageReadError / ValueError on bad input."""
-    ir = read_gray(pair.ir)
+    ir = read_image(pair.ir, to_8bit=True)
     vis = read_image(pair.vis, to_8bit=True)
     image, fused = fuse_images(model, ir, vis, **opts["fuse"])
     _write_atomic(outdir / f"{pair.stem}.png", lambda tmp: write_png(tmp, image))

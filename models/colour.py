@@ -1,10 +1,11 @@
-"""Gray and colour handling of the visible image around the (gray) fusion networks.
+"""Gray and colour handling of the images around the (gray) fusion networks.
 
-The released code read both images with OpenCV ``IMREAD_GRAYSCALE``. For a colour PNG (all the
-paper's test sets) OpenCV lets libpng do that conversion, which truncates:
-``gray = (9797 R + 19234 G + 3737 B) >> 15`` (pixels with R == G == B are kept), and differs by
-one level from ``cv2.cvtColor(RGB2GRAY)`` on about half of the pixels. :func:`published_gray`
-reproduces it, so that the network sees exactly the published input.
+The released ``test.py`` read both inputs with ``scipy.misc.imread(path, mode="L")`` (lines
+50-51) under its pinned scipy 1.2.0 / Pillow 9.3.0, which is PIL's ``Image.convert("L")``:
+ITU-R 601-2 luma in 16-bit fixed point, rounded, ``L = (19595 R + 38470 G + 7471 B + 2^15) >>
+16``; a gray 8-bit file is used as stored. :func:`network_gray` applies that rule
+(``ivifdata.imageio`` rule ``pil601``) to both bands, so that the network sees exactly the
+published input.
 
 A colour result keeps the visible chroma: the VIS image goes to YCrCb (``cv2.cvtColor``), its Y
 is replaced by the fused 8-bit image and the result goes back to RGB.
@@ -15,19 +16,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: libpng's fixed-point rgb_to_gray coefficients for OpenCV's (0.299, 0.587) request (sum 2^15).
-_LIBPNG_RGB = (9797, 19234, 3737)
+from ivifdata.imageio import to_gray
+
+#: Colour -> gray rule (``ivifdata.imageio.GRAY_RULES``) of the published inference, both bands.
+PUBLISHED_GRAY_RULE = "pil601"
 
 
-def published_gray(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) uint8 as OpenCV ``IMREAD_GRAYSCALE`` decodes a colour PNG."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
-    c = rgb.astype(np.uint32)
-    r, g, b = c[..., 0], c[..., 1], c[..., 2]
-    gray = (_LIBPNG_RGB[0] * r + _LIBPNG_RGB[1] * g + _LIBPNG_RGB[2] * b) >> 15
-    neutral = (r == g) & (g == b)
-    return np.where(neutral, r, gray).astype(np.uint8)
+def network_gray(img: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 RGB -> (H, W) uint8 as the released code read it (PIL 'L')."""
+    return to_gray(img, PUBLISHED_GRAY_RULE)
 
 
 def restore_chroma(fused_y: np.ndarray, vis_rgb: np.ndarray) -> np.ndarray:

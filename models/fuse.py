@@ -32,7 +32,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
-from .colour import published_gray, restore_chroma
+from .colour import network_gray, restore_chroma
 from .inference import prepare_for_inference
 
 #: Standard deviation (pixels) of the final Gaussian filter of the published inference.
@@ -147,17 +147,18 @@ def fuse_gray(
 def to_uint8(fused: np.ndarray, mode: str = "stretch") -> np.ndarray:
     """Map a fused float map to uint8 0-255.
 
-    ``stretch``: ``round(255 * (m - min) / (max - min))`` (the published save; a constant map
-    is written as ``clip``); ``clip``: ``round(255 * clip(m, 0, 1))``.
+    ``stretch``: the published save, ``scipy.misc.imsave`` of a float map in scipy 1.2.0, i.e.
+    ``bytescale``: ``floor((m - min) * (255 / (max - min)) + 0.5)`` (halves round up, not to
+    even; a constant map is written as ``clip``); ``clip``: ``floor(255 * clip(m, 0, 1) + 0.5)``.
     """
     if mode not in OUTPUT_MODES:
         raise ValueError(f"output mode must be one of {OUTPUT_MODES}, got {mode!r}")
     lo, hi = float(fused.min()), float(fused.max())
     if mode == "stretch" and hi > lo:
-        scaled = (fused - lo) / (hi - lo)
+        scaled = (fused - lo) * (255.0 / (hi - lo))
     else:
-        scaled = np.clip(fused, 0.0, 1.0)
-    return np.round(scaled * 255.0).astype(np.uint8)
+        scaled = np.clip(fused, 0.0, 1.0) * 255.0
+    return np.floor(scaled + 0.5).clip(0, 255).astype(np.uint8)
 
 
 def fuse_images(
@@ -172,22 +173,26 @@ def fuse_images(
     batch: int | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fuse 8-bit images: IR (H, W), VIS (H, W) or (H, W, 3) RGB, all uint8 0-255.
+    """Fuse 8-bit images: IR and VIS each (H, W) or (H, W, 3) RGB, all uint8 0-255.
 
-    The network gets ``ir / 255`` and the VIS gray (:func:`~models.colour.published_gray` for
-    colour). Returns ``(image, fused_map)``: the uint8 image (``output`` mapping; RGB with the VIS
-    chroma when VIS is colour and ``gray`` is False) and the float64 map of :func:`fuse_gray`.
+    The network gets both bands as the released code read them (PIL ``convert("L")`` of a colour
+    band, :func:`~models.colour.network_gray`) / 255. Returns ``(image, fused_map)``: the uint8
+    image (``output`` mapping; RGB with the VIS chroma when VIS is colour and ``gray`` is False)
+    and the float64 map of :func:`fuse_gray`.
     """
-    if ir.dtype != np.uint8 or vis.dtype != np.uint8 or ir.ndim != 2:
-        raise ValueError(
-            f"expected uint8 IR (H, W) and VIS, got {ir.shape} {ir.dtype}, {vis.dtype}"
-        )
-    if vis.shape[:2] != ir.shape:
+    if ir.dtype != np.uint8 or vis.dtype != np.uint8:
+        raise ValueError(f"expected uint8 IR and VIS, got {ir.dtype}, {vis.dtype}")
+    if vis.shape[:2] != ir.shape[:2]:
         raise ValueError(f"size mismatch: IR is {_size(ir)}, VIS is {_size(vis)} (W x H)")
     colour = vis.ndim == 3
-    vis_gray = published_gray(vis) if colour else vis
     fused = fuse_gray(
-        model, ir / 255.0, vis_gray / 255.0, tile=tile, stride=stride, batch=batch, device=device
+        model,
+        network_gray(ir) / 255.0,
+        network_gray(vis) / 255.0,
+        tile=tile,
+        stride=stride,
+        batch=batch,
+        device=device,
     )
     image = to_uint8(fused, output)
     if colour and not gray:

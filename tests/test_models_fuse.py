@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 from models_fixtures import DATA, released
+from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from ivifdata.imageio import read_gray, read_image
-from models.colour import published_gray, restore_chroma
+from models.colour import network_gray, restore_chroma
 from models.fuse import fuse_gray, fuse_images, tile_origins, tile_weight, to_uint8
 
 
@@ -59,7 +60,7 @@ def _published_loop(model, ir, vis, tile=128, stride=64):
 
 
 def test_fuse_gray_matches_published_loop_on_odd_size(msrs_crop):
-    ir, vis = msrs_crop[0] / 255.0, published_gray(msrs_crop[1]) / 255.0
+    ir, vis = msrs_crop[0] / 255.0, network_gray(msrs_crop[1]) / 255.0
     model = released("cnn")
     got = fuse_gray(model, ir, vis, batch=5)
     want = _published_loop(model, ir, vis)
@@ -71,7 +72,7 @@ def test_fuse_gray_matches_published_loop_on_odd_size(msrs_crop):
 def test_tiny_and_odd_sizes_are_mirror_padded_to_the_tile(shape, msrs_crop):
     h, w = shape
     ir = np.resize(msrs_crop[0], shape) / 255.0  # real content, arbitrary shape
-    vis = np.resize(published_gray(msrs_crop[1]), shape) / 255.0
+    vis = np.resize(network_gray(msrs_crop[1]), shape) / 255.0
     model = released("transformer")
     got = fuse_gray(model, ir, vis)
     assert got.shape == shape and np.isfinite(got).all()
@@ -100,11 +101,27 @@ def test_to_uint8_stretch_and_clip():
         to_uint8(m, "gamma")
 
 
-def test_published_gray_is_opencv_imread_grayscale():
-    path = DATA / "msrs" / "vi" / "00055D.png"
-    want = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    assert np.array_equal(published_gray(read_image(path)), want)
-    assert not np.array_equal(read_gray(path), want)  # why the conversion exists
+@pytest.mark.parametrize("band", ["ir", "vi"])
+def test_network_gray_is_pil_convert_l(band):
+    """Both bands reach the network as scipy.misc.imread(mode="L") = PIL convert("L") read them."""
+    path = DATA / "msrs" / band / "00055D.png"
+    with Image.open(path) as img:
+        want = np.asarray(img.convert("L"))
+    assert np.array_equal(network_gray(read_image(path)), want)
+    # not what OpenCV's IMREAD_GRAYSCALE (libpng, truncating) gives for the colour VIS
+    assert band == "ir" or not np.array_equal(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), want)
+
+
+def test_network_gray_formula_on_every_colour():
+    """PIL's fixed point (19595 R + 38470 G + 7471 B + 2^15) >> 16 on a 256^3 / 64 grid."""
+    v = np.arange(0, 256, 4, dtype=np.uint8)
+    rgb = np.stack(np.meshgrid(v, v, v, indexing="ij"), axis=-1).reshape(64 * 64, 64, 3)
+    assert np.array_equal(network_gray(rgb), np.asarray(Image.fromarray(rgb).convert("L")))
+
+
+def test_to_uint8_stretch_rounds_halves_up_as_scipy_bytescale():
+    m = np.array([[0.0, 255.0], [2.5, 3.5]])  # scale 1: 2.5 -> 3 (round-half-even would give 2)
+    assert to_uint8(m, "stretch").tolist() == [[0, 255], [3, 4]]
 
 
 def test_colour_result_keeps_vis_chroma(msrs_crop):

@@ -5,17 +5,17 @@ import pytest
 import torch
 from models_fixtures import DATA, released
 
-from ivifdata.imageio import read_gray, read_image
+from ivifdata.imageio import read_image
 from models.blocks import DenseLayer
-from models.colour import published_gray
+from models.colour import network_gray
 from models.inference import fold_batch_norm_into_conv, prepare_for_inference
 
 
 @pytest.fixture(scope="module")
 def real_tiles() -> torch.Tensor:
     """Three real 128 x 128 (IR, VIS) tiles of MSRS 00055D, (3, 2, 128, 128) in [0, 1]."""
-    ir = read_gray(DATA / "msrs" / "ir" / "00055D.png") / 255.0
-    vis = published_gray(read_image(DATA / "msrs" / "vi" / "00055D.png")) / 255.0
+    ir = network_gray(read_image(DATA / "msrs" / "ir" / "00055D.png")) / 255.0
+    vis = network_gray(read_image(DATA / "msrs" / "vi" / "00055D.png")) / 255.0
     tiles = [
         np.stack([ir[y : y + 128, x : x + 128], vis[y : y + 128, x : x + 128]])
         for y, x in [(0, 0), (100, 250), (352, 512)]
