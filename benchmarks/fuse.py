@@ -1,12 +1,12 @@
-"""Full-image fusion speed: ``models.fuse`` against the published procedure, same run.
+"""Full-image fusion speed: ``ivifmodels.fuse`` against the published procedure, same run.
 
 The published procedure (written out below, as the released inference did it): every listed
 tile (the repeated flush tile included), batches of 4, Python loops, per-tile float64
 accumulation, and the network as published: contiguous (NCHW) tensors, unfolded BatchNorms,
 fusion blocks on (B, HW, c) tokens with the gate multiplied into the hidden features
 (:func:`published_fusion_block`), channel attention through its explicit q/k/v maps.
-``models.fuse`` computes each distinct tile once (63 instead of 70 tiles at 640x480), in batches
-of 2 on CPU, with the network rewritten by ``models.inference.prepare_for_inference``
+``ivifmodels.fuse`` computes each distinct tile once (63 instead of 70 tiles at 640x480), in batches
+of 2 on CPU, with the network rewritten by ``ivifmodels.inference.prepare_for_inference``
 (its cost is inside the timing) and the Gram form of the attention.
 
 Runs are interleaved (published, ours, published, ours, ...) and the minimum and median wall time
@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivifdata.imageio import read_image  # noqa: E402
-from models import load_released  # noqa: E402
-from models.blocks import ChannelAttention, EcaGate, FusionBlock  # noqa: E402
-from models.colour import network_gray  # noqa: E402
-from models.fuse import fuse_gray  # noqa: E402
+from ivifmodels import load_released  # noqa: E402
+from ivifmodels.blocks import ChannelAttention, EcaGate, FusionBlock  # noqa: E402
+from ivifmodels.colour import network_gray  # noqa: E402
+from ivifmodels.fuse import fuse_gray  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "models"
 FILES = {"cnn": "CNN.model", "transformer": "Trans.model", "gan": "GAN.model"}
@@ -95,14 +95,14 @@ def published_fuse(model, ir: np.ndarray, vis: np.ndarray, tile=128, stride=64) 
 
 @click.command()
 @click.option("--reps", default=3, show_default=True, help="Interleaved repetitions.")
-@click.option("--batch", default=None, type=int, help="Tiles per pass for models.fuse [2 on CPU].")
+@click.option("--batch", default=None, type=int, help="Tiles per pass [2 on CPU].")
 @click.option("--threads", default=0, help="torch threads (0: torch's default).")
 @click.option(
     "--models", "names", default="cnn,transformer,gan", show_default=True, help="Comma list."
 )
 @click.option("--stem", default="00004N", show_default=True, help="MSRS pair in tests/data/models.")
 def main(reps: int, batch: int | None, threads: int, names: str, stem: str) -> None:
-    """Seconds per 640x480 image on CPU for each model, published procedure vs models.fuse."""
+    """Seconds per 640x480 image on CPU for each model, published procedure vs ivifmodels.fuse."""
     if threads:
         torch.set_num_threads(threads)
     ir = network_gray(read_image(DATA / "msrs" / "ir" / f"{stem}.png")) / 255.0

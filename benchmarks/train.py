@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivifdata.cli import main as ivifdata_main  # noqa: E402
-from models.train import OBJECTIVES, TrainConfig, Trainer  # noqa: E402
+from ivifmodels.train import OBJECTIVES, TrainConfig, Trainer  # noqa: E402
 
 
 def build_sample(folder: Path) -> Path:

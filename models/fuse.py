@@ -7,7 +7,7 @@ Procedure (``docs/models.md``), for an IR and a VIS image of the same size H x W
    flush, that tile is counted twice; for 640 x 480 the column origin 512 has weight 2).
 2. Each tile ``cat([IR, VIS])`` goes through the network in float32 (batched; repeated tiles are
    computed once and weighted by their count), as rewritten by
-   :func:`~models.inference.prepare_for_inference` (same outputs up to float32 rounding).
+   :func:`~ivifmodels.inference.prepare_for_inference` (same outputs up to float32 rounding).
 3. Tile outputs are blended in float64 by a weighted average with weights ``exp(-d^2 / 2)``,
    d the distance from the tile centre on a ``linspace(-3, 3, tile)`` grid in both axes.
 4. ``scipy.ndimage.gaussian_filter(sigma=0.3)`` (reflect borders) on the blended map.
@@ -176,7 +176,7 @@ def fuse_images(
     """Fuse 8-bit images: IR and VIS each (H, W) or (H, W, 3) RGB, all uint8 0-255.
 
     The network gets both bands as the released code read them (PIL ``convert("L")`` of a colour
-    band, :func:`~models.colour.network_gray`) / 255. Returns ``(image, fused_map)``: the uint8
+    band, :func:`~ivifmodels.colour.network_gray`) / 255. Returns ``(image, fused_map)``: the uint8
     image (``output`` mapping; RGB with the VIS chroma when VIS is colour and ``gray`` is False)
     and the float64 map of :func:`fuse_gray`.
     """

@@ -1,4 +1,4 @@
-"""The GAN baseline's discriminator (the generator is :class:`~models.cnn.FusionCNN`); it scores
+"""The GAN baseline's discriminator (the generator is :class:`~ivifmodels.cnn.FusionCNN`); it scores
 one gray patch of a fixed size (128 x 128 in the paper, set by ``patch_size``).
 
 The paper did not release the discriminator or its loss; the structure follows

@@ -2,9 +2,10 @@
 
 :func:`prepare_for_inference` returns a copy (the training modules are left untouched) in which
 
-- each :class:`~models.blocks.DenseLayer`'s second BatchNorm, which directly follows its bias-free
-  1x1 convolution, is folded into that convolution (in eval mode ``BN(W x) = (s W) x + t`` with
-  ``s = gamma / sqrt(var + eps)``, ``t = beta - mean * s``: exact up to float32 rounding);
+- each :class:`~ivifmodels.blocks.DenseLayer`'s second BatchNorm, which directly follows its
+  bias-free 1x1 convolution, is folded into that convolution (in eval mode
+  ``BN(W x) = (s W) x + t`` with ``s = gamma / sqrt(var + eps)``, ``t = beta - mean * s``: exact
+  up to float32 rounding);
 - the parameters are stored channels-last, the layout in which the CPU convolutions (oneDNN)
   and the per-pixel fusion blocks need no layout conversions; inputs should then be given
   channels-last too; GroupNorms still run on contiguous (NCHW) tensors

@@ -3,7 +3,7 @@
 from functools import cache
 from pathlib import Path
 
-from models import load_released
+from ivifmodels import load_released
 
 DATA = Path(__file__).parent / "data" / "models"
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"

@@ -1,4 +1,4 @@
-"""Tests of models.losses: the published content loss against the paper's code, and our GAN terms."""
+"""Tests of ivifmodels.losses: the published content loss against the paper's code, and our GAN terms."""
 
 import json
 from pathlib import Path
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from models import losses
-from models.losses import (
+from ivifmodels import losses
+from ivifmodels.losses import (
     ContentLoss,
     adaptive_weight,
     discriminator_loss,

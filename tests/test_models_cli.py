@@ -6,8 +6,8 @@ from click.testing import CliRunner
 from models_fixtures import DATA, released
 
 from ivifdata.imageio import read_gray, read_image, write_png
-from models.cli import main
-from models.fuse import fuse_images
+from ivifmodels.cli import main
+from ivifmodels.fuse import fuse_images
 
 CNN = str(DATA / "weights" / "CNN.model")
 

@@ -9,8 +9,8 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from ivifdata.imageio import read_gray, read_image
-from models.colour import network_gray, restore_chroma
-from models.fuse import fuse_gray, fuse_images, tile_origins, tile_weight, to_uint8
+from ivifmodels.colour import network_gray, restore_chroma
+from ivifmodels.fuse import fuse_gray, fuse_images, tile_origins, tile_weight, to_uint8
 
 
 def test_tile_origins_published_rule():

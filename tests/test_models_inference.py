@@ -6,9 +6,9 @@ import torch
 from models_fixtures import DATA, released
 
 from ivifdata.imageio import read_image
-from models.blocks import DenseLayer
-from models.colour import network_gray
-from models.inference import fold_batch_norm_into_conv, prepare_for_inference
+from ivifmodels.blocks import DenseLayer
+from ivifmodels.colour import network_gray
+from ivifmodels.inference import fold_batch_norm_into_conv, prepare_for_inference
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models import MODELS, create_model
-from models.blocks import ChannelAttention, FusionBlock
-from models.gan import PatchDiscriminator
+from ivifmodels import MODELS, create_model
+from ivifmodels.blocks import ChannelAttention, FusionBlock
+from ivifmodels.gan import PatchDiscriminator
 
 
 def n_params(model: torch.nn.Module) -> int:

@@ -13,7 +13,7 @@ import pytest
 from models_fixtures import DATA, RELEASED, SHARED, STEMS, released
 
 from ivifdata.imageio import read_image
-from models.fuse import fuse_images
+from ivifmodels.fuse import fuse_images
 
 #: Quantisation bound of the 16-bit fixture maps (see tests/data/models/README.md).
 MAP16_ERROR = 0.5 / 65535

@@ -6,9 +6,9 @@ import pytest
 import torch
 from models_fixtures import DATA, RELEASED, released
 
-from models import load_released
-from models.registry import create_model
-from models.weights import RENAMES, WeightsError, load_state, map_key, read_checkpoint
+from ivifmodels import load_released
+from ivifmodels.registry import create_model
+from ivifmodels.weights import RENAMES, WeightsError, load_state, map_key, read_checkpoint
 
 
 @pytest.mark.parametrize("name", list(RELEASED))

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from ivifdata.cli import main as ivifdata_main
 from ivifdata.imageio import read_image, write_png
-from models import train as train_module
-from models.cli import main
-from models.train import (
+from ivifmodels import train as train_module
+from ivifmodels.cli import main
+from ivifmodels.train import (
     CHECKPOINT,
     LOG_FILE,
     MODEL_FILE,
@@ -25,7 +25,7 @@ from models.train import (
     Trainer,
     distributed_context,
 )
-from models.weights import RENAMES, load_released, read_checkpoint, to_released
+from ivifmodels.weights import RENAMES, load_released, read_checkpoint, to_released
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "ivifdata" / "sample" / "msrs" / "test"
@@ -223,7 +223,7 @@ def test_torchrun_two_cpu_processes(shards, tmp_path):
     """DDP with gloo: 2 ranks, each with its half of the global batches; rank 0 writes."""
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    command += ["-m", "models.cli", "train", "--model", "gan", "--batch", "2"]
+    command += ["-m", "ivifmodels", "train", "--model", "gan", "--batch", "2"]
     command += ["--epochs", "1", "--shards", str(shards), "-o", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
