@@ -10,6 +10,7 @@ command again resumes from the stage files and shards already written.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import platform
@@ -24,35 +25,56 @@ from pathlib import Path
 from typing import Any
 
 import ivifdata
+from ivifdata.folderlock import FolderLocked, locked
 from ivifdata.pairsets import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
+from ivifdata.progress import Progress
 from ivifdata.recipe import Recipe, RecipeError
+from ivifdata.shardformat import (
+    BANK_KEY,
+    BANK_SHARD,
+    INDEX_FILE,
+    LOCK_FILE,
+    PAIR_KEY,
+    PAIRS_INDEX,
+    PAIRS_SHARD,
+    PLAN_FILE,
+    RECORD_FILE,
+    WORK_DIR,
+    BankReader,
+    read_bank_index,
+)
 from ivifdata.sources import SourceSet, resolve_sources
 from ivifdata.tarshards import (
     PARTIAL_SUFFIX,
+    Sample,
     index_document,
-    member_offsets,
-    read_index,
+    note_hash,
     sha256_file,
+    unchanged,
     write_json_atomic,
     write_shard,
 )
 
-WORK_DIR = ".ivifdata-build"
-PLAN_FILE = "plan.json"
-INDEX_FILE = "index.json"
-RECORD_FILE = "build.json"
-BANK_SHARD = "patches-{:06d}.tar"
-PAIRS_INDEX = "pairs-e{:04d}.json"
-PAIRS_SHARD = "pairs-e{:04d}-{:06d}.tar"
-BANK_KEY = "p{:07d}"
-PAIR_KEY = "e{:04d}_{:09d}"
-
-Progress = Callable[[str, int], None]
+#: folder (inside the work folder) of the sha256 notes of the finished shards.
+NOTES_DIR = "written"
 
 
 class BuildError(RuntimeError):
     """The output folder cannot take this build (message says why)."""
+
+
+class DiskFull(BuildError):
+    """The disk filled up during the build (message: folder and space needed)."""
+
+
+class BuildLocked(BuildError):
+    """Another process is building into the folder (``pid``: its process id, or None)."""
+
+    def __init__(self, outdir: Path, pid: int | None):
+        self.pid = pid
+        who = f"pid {pid}" if pid is not None else "pid unknown"
+        super().__init__(f"{outdir}: another build is running ({who})")
 
 
 @dataclass(frozen=True)
@@ -131,24 +153,35 @@ def _prepare_outdir(outdir: Path, digest: str) -> tuple[bool, dict | None]:
     record_path = outdir / RECORD_FILE
     plan_path = outdir / WORK_DIR / PLAN_FILE
     if record_path.exists():
-        record = json.loads(record_path.read_text())
-        if record.get("plan_digest") == digest:
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BuildError(f"{record_path}: unreadable build record ({exc})") from None
+        if isinstance(record, dict) and record.get("plan_digest") == digest:
             return False, record
         raise BuildError(f"{outdir}: holds a finished build of another recipe or source data")
     if plan_path.exists():
         if json.loads(plan_path.read_text()).get("plan_digest") == digest:
-            for leftover in outdir.glob(f"*{PARTIAL_SUFFIX}"):  # files a kill cut short
-                leftover.unlink()
+            _remove_partials(outdir)  # files a kill cut short
+            (outdir / WORK_DIR / NOTES_DIR).mkdir(exist_ok=True)
             return True, None
         raise BuildError(
             f"{outdir}: holds an unfinished build of another recipe; remove it or choose "
             "another output folder"
         )
-    if outdir.exists() and any(outdir.iterdir()):
+    if any(p.name != LOCK_FILE for p in outdir.iterdir()):
         raise BuildError(f"{outdir}: folder is not empty and holds no ivifdata build")
     (outdir / WORK_DIR / "stage").mkdir(parents=True, exist_ok=True)
+    (outdir / WORK_DIR / NOTES_DIR).mkdir()
     write_json_atomic(plan_path, {"plan_digest": digest})
     return False, None
+
+
+def _remove_partials(outdir: Path) -> None:
+    """Delete the ``.partial`` files of the output and work folders."""
+    for pattern in (f"*{PARTIAL_SUFFIX}", f"{WORK_DIR}/*/*{PARTIAL_SUFFIX}"):
+        for leftover in outdir.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def _select(
@@ -239,13 +272,22 @@ def _bank_samples(
                 handle.close()
 
 
-def _existing_entry(path: Path, nsamples: int) -> dict[str, Any]:
-    return {
-        "url": path.name,
-        "nsamples": nsamples,
-        "filesize": path.stat().st_size,
-        "sha256": sha256_file(path),
-    }
+def _shard(
+    path: Path, nsamples: int, samples: Callable[[], Iterator[Sample]], notes: Path
+) -> dict[str, Any]:
+    """The index entry of shard ``path``: reused when a killed run finished it and it still has
+    the sha256 noted then, else (missing, unnoted or changed) written from ``samples()``."""
+    digest = unchanged(path, notes)
+    if digest is not None:
+        return {
+            "url": path.name,
+            "nsamples": nsamples,
+            "filesize": path.stat().st_size,
+            "sha256": digest,
+        }
+    entry = write_shard(path, samples())
+    note_hash(path, entry["sha256"], notes)
+    return entry
 
 
 def _write_bank(
@@ -253,42 +295,23 @@ def _write_bank(
 ) -> list[dict]:
     n = len(selections[0])
     per_shard = plan.recipe.get("shards.samples_per_shard")
+    starts = range(0, n, per_shard)
     entries = []
-    for shard, start in enumerate(range(0, n, per_shard)):
+    for shard, start in enumerate(starts):
         stop = min(n, start + per_shard)
         path = outdir / BANK_SHARD.format(shard)
-        if path.exists():
-            entries.append(_existing_entry(path, stop - start))
-        else:
-            entries.append(write_shard(path, _bank_samples(plan, selections, start, stop)))
+        notes = outdir / WORK_DIR / NOTES_DIR
+        entries.append(
+            _shard(
+                path,
+                stop - start,
+                lambda start=start, stop=stop: _bank_samples(plan, selections, start, stop),
+                notes,
+            )
+        )
         if progress:
-            progress("shards", 1)
+            progress("shards", 1, len(starts))
     return entries
-
-
-class BankReader:
-    """Random access to the members of the bank shards listed in ``index`` (PNG/json bytes)."""
-
-    def __init__(self, outdir: Path, index: dict[str, Any]):
-        self.outdir = outdir
-        self.where: dict[tuple[str, str], tuple[int, int, int]] = {}
-        for sid, entry in enumerate(index["shardlist"]):
-            for (key, field), (offset, size) in member_offsets(outdir / entry["url"]).items():
-                self.where[(key, field)] = (sid, offset, size)
-        self.urls = [e["url"] for e in index["shardlist"]]
-        self.handles: dict[int, Any] = {}
-
-    def read(self, k: int, field: str) -> bytes:
-        sid, offset, size = self.where[(BANK_KEY.format(k), field)]
-        if sid not in self.handles:
-            self.handles[sid] = open(self.outdir / self.urls[sid], "rb")
-        handle = self.handles[sid]
-        handle.seek(offset)
-        return handle.read(size)
-
-    def close(self) -> None:
-        for handle in self.handles.values():
-            handle.close()
 
 
 def _pair_samples(
@@ -310,25 +333,31 @@ def _pair_samples(
 
 
 def _write_pairs(
-    plan: Plan, sampler: EpochSampler, outdir: Path, index: dict, progress: Progress | None
+    plan: Plan, sampler: EpochSampler, outdir: Path, progress: Progress | None
 ) -> list[str]:
-    reader = BankReader(outdir, index)
+    reader = BankReader(read_bank_index(outdir))
     per_shard = plan.recipe.get("shards.pairs_per_shard")
+    epochs = plan.recipe.get("pairing.epochs")
+    starts = range(0, sampler.epoch_length, per_shard)
+    notes = outdir / WORK_DIR / NOTES_DIR
     written = []
     try:
-        for epoch in range(plan.recipe.get("pairing.epochs")):
+        for epoch in range(epochs):
             index_path = outdir / PAIRS_INDEX.format(epoch)
             entries = []
-            for shard, start in enumerate(range(0, sampler.epoch_length, per_shard)):
+            for shard, start in enumerate(starts):
                 stop = min(sampler.epoch_length, start + per_shard)
                 path = outdir / PAIRS_SHARD.format(epoch, shard)
-                if path.exists():
-                    entries.append(_existing_entry(path, stop - start))
-                else:
-                    samples = _pair_samples(reader, sampler, epoch, start, stop)
-                    entries.append(write_shard(path, samples))
+                entries.append(
+                    _shard(
+                        path,
+                        stop - start,
+                        lambda e=epoch, a=start, b=stop: _pair_samples(reader, sampler, e, a, b),
+                        notes,
+                    )
+                )
                 if progress:
-                    progress("pairs", 1)
+                    progress("pairs", 1, epochs * len(starts))
             info = {"kind": "pairs", "epoch": epoch, "bank_index": INDEX_FILE}
             name = f"{plan.recipe['name']}-pairs-e{epoch:04d}"
             write_json_atomic(index_path, index_document(name, entries, info))
@@ -359,18 +388,6 @@ def _bank_info(plan: Plan, sampler: EpochSampler) -> dict[str, Any]:
     }
 
 
-def sampler_from_index(index: dict[str, Any], seed: int | None = None) -> EpochSampler:
-    """The pair sampler a bank index describes (``seed`` overrides the recipe's)."""
-    p = index["ivifdata"]["pairing"]
-    return EpochSampler(
-        n=index["ivifdata"]["n"],
-        mode=p["mode"],
-        pairs_per_epoch=p["pairs_per_epoch"],
-        seed=p["seed"] if seed is None else seed,
-        overask=p["overask"],
-    )
-
-
 @dataclass(frozen=True)
 class BuildOutcome:
     """What :func:`build` did (``built``, ``resumed`` or ``up to date``) and the build record."""
@@ -383,14 +400,62 @@ def build(
     recipe: Recipe, outdir: str | Path, workers: int = 1, progress: Progress | None = None
 ) -> BuildOutcome:
     """Build ``recipe`` into ``outdir``, resume an interrupted build there, or confirm that it
-    is complete. ``progress(phase, count)`` is called after each staged image, bank shard and
-    pair shard.
+    is complete. ``progress(phase, count, total)`` is called after each staged image, bank
+    shard and pair shard. Holds a lock on ``outdir`` throughout: BuildLocked when another build
+    holds it. A full disk ends in a BuildError naming the space needed, with no temp file left.
     """
     outdir = Path(outdir)
-    timings: dict[str, float] = {}
     clock = time.perf_counter()
     plan = plan_build(recipe, workers)
-    timings["plan_s"] = time.perf_counter() - clock
+    plan_s = time.perf_counter() - clock
+    created = not outdir.exists()
+    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with locked(outdir / LOCK_FILE):
+            return _build_locked(plan, outdir, workers, progress, plan_s)
+    except FolderLocked as exc:
+        raise BuildLocked(outdir, exc.pid) from None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _remove_partials(outdir)
+        raise DiskFull(_disk_full_message(plan, outdir)) from None
+    finally:
+        if created and outdir.is_dir() and not any(outdir.iterdir()):
+            outdir.rmdir()  # a refused recipe leaves no empty folder behind
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _disk_full_message(plan: Plan, outdir: Path) -> str:
+    """One line: the folder, the space a complete build needs at most beyond what it holds
+    now, and the space free (MB = 10^6 bytes)."""
+    recipe = plan.recipe
+    size = recipe.get("patch.size")
+    n = recipe.get("subset.n")
+    if n == "all":
+        n = min(g.total for g in plan.grids)
+    # per sample: 3 tar headers, json, 2 PNGs of at most the raw pixels plus zlib/PNG overhead
+    sample = 2 * (size * size + 8 * size + 1024) + 4 * 512
+    total = 2 * n * sample  # stage files and bank shards
+    if recipe.get("shards.materialize"):
+        total += recipe.get("pairing.epochs") * recipe.pairs_per_epoch(n) * sample
+    more = max(0, total - _folder_bytes(outdir))
+    free = shutil.disk_usage(outdir).free
+    return (
+        f"{outdir}: disk full; this build needs up to {more / 1e6:,.0f} MB more free space "
+        f"there ({free / 1e6:,.0f} MB free now); temp files removed, finished work kept: free "
+        "space and run the same command to resume"
+    )
+
+
+def _build_locked(
+    plan: Plan, outdir: Path, workers: int, progress: Progress | None, plan_s: float
+) -> BuildOutcome:
+    recipe = plan.recipe
+    timings: dict[str, float] = {"plan_s": plan_s}
     resumed, record = _prepare_outdir(outdir, plan.digest)
     if record is not None:
         return BuildOutcome("up to date", record)
@@ -400,8 +465,6 @@ def build(
         selections, examined = _select(plan, work / "stage", workers, progress)
     except RecipeError:
         shutil.rmtree(work, ignore_errors=True)
-        if not any(outdir.iterdir()):
-            outdir.rmdir()
         raise
     timings["patches_s"] = time.perf_counter() - clock
     n = len(selections[0])
@@ -414,7 +477,7 @@ def build(
     outputs = [INDEX_FILE]
     if recipe.get("shards.materialize"):
         clock = time.perf_counter()
-        outputs += _write_pairs(plan, sampler, outdir, read_index(outdir / INDEX_FILE), progress)
+        outputs += _write_pairs(plan, sampler, outdir, progress)
         timings["pairs_s"] = time.perf_counter() - clock
     record = {
         "plan_digest": plan.digest,

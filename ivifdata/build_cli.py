@@ -1,14 +1,14 @@
-"""Click commands ``build``, ``verify`` and ``inspect`` (registered on ``ivifdata.cli.main``)."""
+"""Click commands ``build``, ``verify`` and ``inspect`` (registered on ``ivifdata.cli.main``).
+
+The modules doing the work are imported inside each command, so ``--help`` stays fast and
+``verify``/``inspect`` load neither torch nor pandas.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-from tqdm import tqdm
-
-from ivifdata.build import BuildError, build
-from ivifdata.recipe import RecipeError, load_recipe
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -28,24 +28,26 @@ def _fail(message: str, code: int = 2) -> None:
 def build_command(
     recipe_path: Path, outdir: Path, workers: int, overrides: tuple[str, ...]
 ) -> None:
-    """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build)."""
-    bars: dict[str, tqdm] = {}
+    """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build).
 
-    def progress(phase: str, count: int) -> None:
-        if phase not in bars:
-            bars[phase] = tqdm(desc=phase, unit="item", leave=False)
-        bars[phase].update(count)
+    One build at a time per OUTDIR: a second one exits 2 naming the running build's pid.
+    """
+    from ivifdata.build import BuildError, DiskFull, build
+    from ivifdata.progress import Reporter
+    from ivifdata.recipe import RecipeError, load_recipe
 
+    progress = Reporter()
     try:
         recipe = load_recipe(recipe_path, overrides)
         outcome = build(recipe, outdir, workers=workers, progress=progress)
     except RecipeError as exc:
         _fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))
-    except BuildError as exc:
-        _fail(str(exc))
+    except DiskFull as exc:
+        _fail(f"error: {exc}", code=1)
+    except BuildError as exc:  # another build's folder, or one running there: usage errors
+        _fail(f"error: {exc}")
     finally:
-        for bar in bars.values():
-            bar.close()
+        progress.close()
     record = outcome.record
     click.echo(
         f"{outcome.state}: {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}"
@@ -56,11 +58,16 @@ def build_command(
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 def verify_command(outdir: Path) -> None:
     """Re-hash and decode every shard of the build in OUTDIR; exit 1 on any damage."""
+    from ivifdata.progress import Reporter
     from ivifdata.verify import verify
 
     if not outdir.is_dir():
-        _fail(f"{outdir}: not a folder")
-    problems, counts = verify(outdir)
+        _fail(f"error: {outdir}: not a folder")
+    progress = Reporter()
+    try:
+        problems, counts = verify(outdir, progress)
+    finally:
+        progress.close()
     if problems:
         for problem in problems:
             click.echo(problem, err=True)

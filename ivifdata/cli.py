@@ -1,15 +1,21 @@
-"""``ivifdata`` command line: ``scan`` raw dataset folders into a catalog."""
+"""``ivifdata`` command line: ``scan`` raw dataset folders into a catalog.
+
+Heavy modules (pandas for the catalog) are imported inside the commands that use them, so
+``--help`` is fast and ``verify``/``inspect`` do not load them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from ivifdata.build_cli import BUILD_COMMANDS
-from ivifdata.catalog import ERROR_KINDS, LayoutNotFoundError, scan
 from ivifdata.layouts import LAYOUTS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: How many unusable files are listed on the terminal (all are in problems.csv).
 MAX_LISTED = 20
@@ -42,6 +48,8 @@ def main() -> None:
 )
 def scan_command(root: Path, layout: str | None, workers: int, check: str, outdir: Path) -> None:
     """Catalog ROOT (one dataset root or a folder of several) into OUT/*.csv."""
+    from ivifdata.catalog import LayoutNotFoundError, scan
+
     try:
         result = scan(root, layout=layout, workers=workers, progress=True, check=check)
     except LayoutNotFoundError as exc:
@@ -59,6 +67,8 @@ def scan_command(root: Path, layout: str | None, workers: int, check: str, outdi
 
 def _echo_problems(problems: pd.DataFrame) -> None:
     """Count problems by kind; list the unusable files (stderr)."""
+    from ivifdata.catalog import ERROR_KINDS
+
     if not len(problems):
         return
     counts = problems["kind"].value_counts().sort_index()

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ivifdata.build import INDEX_FILE, RECORD_FILE, BankReader, sampler_from_index
 from ivifdata.imageio import write_png
-from ivifdata.loader import decode_png
-from ivifdata.tarshards import read_index
+from ivifdata.shardformat import (
+    INDEX_FILE,
+    RECORD_FILE,
+    BankReader,
+    decode_png,
+    read_bank_index,
+    sampler_from_index,
+)
 
 GAP = 4  # pixels between tiles of the contact sheet (value 255)
 
@@ -19,20 +24,20 @@ GAP = 4  # pixels between tiles of the contact sheet (value 255)
 def summary(outdir: str | Path) -> list[str]:
     """Human-readable lines describing the build in ``outdir``."""
     outdir = Path(outdir)
-    index = read_index(outdir / INDEX_FILE)
+    index = read_bank_index(outdir)
     record = json.loads((outdir / RECORD_FILE).read_text())
-    info = index["ivifdata"]
-    pairing = info["pairing"]
+    pairing = index.pairing
+    assert pairing is not None
     sampler = sampler_from_index(index)
-    shards = index["shardlist"]
+    size = index.patch_size
     lines = [
-        f"build      {index['name']} (recipe {record['recipe_file']})",
-        f"patches    N = {info['n']} of {info['patch_size']}x{info['patch_size']} gray, "
-        f"{'aligned IR/VIS pairs' if info['aligned'] else 'IR and VIS drawn independently'}",
-        f"bank       {len(shards)} shards, {sum(s['filesize'] for s in shards):,} bytes",
-        f"pairing    {pairing['mode']}: set of {pairing['set_size']:,} pairs, "
-        f"{pairing['pairs_per_epoch']:,} asked per epoch, {sampler.epoch_length:,} drawn "
-        f"(over-ask rule {pairing['overask']}), {pairing['epochs']} epochs, seed {pairing['seed']}",
+        f"build      {index.name} (recipe {record['recipe_file']})",
+        f"patches    N = {index.n} of {size}x{size} gray, "
+        f"{'aligned IR/VIS pairs' if index.aligned else 'IR and VIS drawn independently'}",
+        f"bank       {len(index.shards)} shards, {sum(s.filesize for s in index.shards):,} bytes",
+        f"pairing    {pairing.mode}: set of {pairing.set_size:,} pairs, "
+        f"{pairing.pairs_per_epoch:,} asked per epoch, {sampler.epoch_length:,} drawn "
+        f"(over-ask rule {pairing.overask}), {pairing.epochs} epochs, seed {pairing.seed}",
     ]
     for source in record["sources"]:
         datasets = Counter(image["dataset"] for image in source["images"])
@@ -54,12 +59,12 @@ def contact_sheet(
 ) -> np.ndarray:
     """(H, W) uint8 sheet of the first ``count`` pairs of ``epoch``: IR left, VIS right."""
     outdir = Path(outdir)
-    index = read_index(outdir / INDEX_FILE)
-    size = int(index["ivifdata"]["patch_size"])
+    index = read_bank_index(outdir)
+    size = index.patch_size
     sampler = sampler_from_index(index)
     count = min(count, sampler.epoch_length)
     ir_idx, vis_idx = sampler.pairs(epoch, 0, count)
-    reader = BankReader(outdir, index)
+    reader = BankReader(index)
     tile_w, tile_h = 2 * size + GAP, size
     rows = -(-count // columns)
     sheet = np.full(

@@ -21,18 +21,27 @@ import hashlib
 import json
 import mmap
 import os
+import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from ivifdata.build import INDEX_FILE, sampler_from_index
-from ivifdata.tarshards import iter_samples, read_index, write_json_atomic
+from ivifdata.shardformat import (
+    BANK_KEY,
+    CACHE_DIR,
+    PNG_FIELDS,
+    ShardFormatError,
+    decode_png,
+    read_bank_index,
+    sample_meta,
+    sampler_from_index,
+)
+from ivifdata.tarshards import iter_samples, write_json_atomic
 
-CACHE_DIR = "cache"
 #: a process hands its pages of the cache back to the page cache after touching this many
 #: bytes, so that its resident memory stays bounded for banks larger than RAM budgets.
 RELEASE_BYTES = 64 << 20
@@ -40,13 +49,29 @@ RELEASE_BYTES = 64 << 20
 BLOCK_BATCHES = 64
 
 
-def decode_png(data: bytes, size: int, where: str) -> np.ndarray:
-    """A bank PNG -> (size, size) uint8; ValueError naming ``where`` when it is not one."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.shape != (size, size) or image.dtype != np.uint8:
-        got = "undecodable" if image is None else f"{image.dtype} {image.shape}"
-        raise ValueError(f"{where}: expected an 8-bit {size}x{size} gray PNG, got {got}")
-    return image
+def _bank_samples(shard: Path, size: int, first: int) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """``(json record, IR and VIS pixel bytes)`` of each sample of the bank tar ``shard``, whose
+    first entry is bank entry ``first``; ShardFormatError names the shard, sample and field."""
+    k = first
+    try:
+        for key, fields in iter_samples(shard):
+            where = f"{shard}:{key}"
+            if key != BANK_KEY.format(k):
+                raise ShardFormatError(f"{where}: expected sample {BANK_KEY.format(k)} here")
+            missing = sorted({*PNG_FIELDS, "json"} - set(fields))
+            if missing:
+                raise ShardFormatError(f"{where}: no field {', '.join(missing)}")
+            pixels = b"".join(
+                decode_png(fields[f], size, f"{where}.{f}").tobytes() for f in PNG_FIELDS
+            )
+            yield sample_meta(fields["json"], f"{where}.json"), pixels
+            k += 1
+    except (tarfile.TarError, OSError) as exc:
+        raise ShardFormatError(f"{shard}: unreadable tar shard ({exc})") from None
+    except ShardFormatError:
+        raise
+    except ValueError as exc:  # iter_samples names the shard and member
+        raise ShardFormatError(str(exc)) from None
 
 
 class PatchBank:
@@ -55,17 +80,18 @@ class PatchBank:
     ``array`` is ``(N, 2, S, S)`` uint8; the cache file lives in ``cache_dir`` (default
     ``outdir/cache``) and is named by the shards' sha256, so a rebuilt bank never reuses a stale
     cache. Creating the cache is atomic; concurrent processes may race and write equal bytes.
+    A damaged bank raises ShardFormatError naming the shard (and sample and field) and leaves
+    no partial cache file.
     """
 
     def __init__(self, outdir: str | Path, cache_dir: str | Path | None = None):
         self.outdir = Path(outdir)
-        self.index = read_index(self.outdir / INDEX_FILE)
-        info = self.index["ivifdata"]
-        self.n = int(info["n"])
-        self.size = int(info["patch_size"])
-        digest = hashlib.sha256(
-            "".join(e["sha256"] for e in self.index["shardlist"]).encode()
-        ).hexdigest()[:20]
+        self.index = read_bank_index(self.outdir)
+        self.n = self.index.n
+        self.size = self.index.patch_size
+        digest = hashlib.sha256("".join(e.sha256 for e in self.index.shards).encode()).hexdigest()[
+            :20
+        ]
         folder = Path(cache_dir) if cache_dir is not None else self.outdir / CACHE_DIR
         self.cache_path = folder / f"bank-{digest}.npy"
         self.sources_path = folder / f"bank-{digest}.sources.json"
@@ -85,22 +111,23 @@ class PatchBank:
             "shape": (self.n, 2, self.size, self.size),
         }
         sources: list[dict[str, Any]] = []
-        with open(partial, "wb") as handle:
-            np.lib.format.write_array_header_1_0(handle, header)
-            for entry in self.index["shardlist"]:
-                shard = self.outdir / entry["url"]
-                for key, fields in iter_samples(shard):
-                    for field in ("ir.png", "vis.png"):
-                        where = f"{shard}:{key}.{field}"
-                        handle.write(decode_png(fields[field], self.size, where).tobytes())
-                    meta = json.loads(fields["json"])
-                    sources.append({"ir": meta["ir"], "vis": meta["vis"]})
-        if len(sources) != self.n:
-            raise ValueError(
-                f"{self.outdir}: the shards hold {len(sources)} patches, the index says {self.n}"
-            )
-        write_json_atomic(self.sources_path, sources)
-        os.replace(partial, self.cache_path)
+        try:
+            with open(partial, "wb") as handle:
+                np.lib.format.write_array_header_1_0(handle, header)
+                for entry in self.index.shards:
+                    shard = self.index.shard_path(entry)
+                    for meta, bands in _bank_samples(shard, self.size, len(sources)):
+                        handle.write(bands)
+                        sources.append({"ir": meta["ir"], "vis": meta["vis"]})
+            if len(sources) != self.n:
+                raise ShardFormatError(
+                    f"{self.outdir}: the shards hold {len(sources)} patches, the index says "
+                    f"{self.n}"
+                )
+            write_json_atomic(self.sources_path, sources)
+            os.replace(partial, self.cache_path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @property
     def array(self) -> np.memmap:

@@ -14,11 +14,12 @@ Patches are gray ``uint8`` (0-255), encoded losslessly as 8-bit single-channel P
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +28,13 @@ import numpy as np
 
 from ivifdata.imageio import read_gray
 from ivifdata.permutation import Permutation
+from ivifdata.progress import Progress
 from ivifdata.sources import SourceImage
-from ivifdata.tarshards import write_bytes_atomic
+from ivifdata.tarshards import note_hash, unchanged, write_bytes_atomic
 
 STAGE_MAGIC = b"IVSTAGE1"
 #: the smallest pass rate assumed when sizing the next round (bounds the number of rounds).
 MIN_PASS_RATE = 0.05
-
-Progress = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,9 @@ def _result(path: Path, header: dict, data_start: int) -> StageResult:
 
 
 def run_stage_task(task: StageTask) -> StageResult:
-    """Do ``task`` (or reuse its stage file from an earlier, killed run)."""
-    if task.path.exists():
+    """Do ``task``, or reuse its stage file from an earlier, killed run when the file still has
+    the sha256 noted when it was written (an edited or damaged one is written again)."""
+    if unchanged(task.path, task.path.parent) is not None:
         header, start = _read_stage_header(task.path)
         return _result(task.path, header, start)
     images = [read_gray(p, task.gray) for p in task.unit.paths]
@@ -154,9 +155,9 @@ def run_stage_task(task: StageTask) -> StageResult:
         "lengths": lengths,
     }
     head = json.dumps(header, separators=(",", ":")).encode()
-    write_bytes_atomic(
-        task.path, STAGE_MAGIC + struct.pack("<Q", len(head)) + head + b"".join(blobs)
-    )
+    data = STAGE_MAGIC + struct.pack("<Q", len(head)) + head + b"".join(blobs)
+    write_bytes_atomic(task.path, data)
+    note_hash(task.path, hashlib.sha256(data).hexdigest(), task.path.parent)
     return _result(task.path, header, 16 + len(head))
 
 
@@ -229,7 +230,11 @@ def _tasks(
     return tasks
 
 
-def _run(tasks: list[StageTask], workers: int, progress: Progress | None) -> Iterator[StageResult]:
+def _run(
+    tasks: list[StageTask], workers: int, progress: Progress | None, planned: int
+) -> Iterator[StageResult]:
+    """The results of ``tasks`` in order; ``planned`` = tasks of all rounds so far (the bar's
+    total)."""
     if workers <= 1 or len(tasks) <= 1:
         results = map(run_stage_task, tasks)
         pool = None
@@ -239,7 +244,7 @@ def _run(tasks: list[StageTask], workers: int, progress: Progress | None) -> Ite
     try:
         for result in results:
             if progress:
-                progress("patches", 1)
+                progress("patches", 1, planned)
             yield result
     finally:
         if pool is not None:
@@ -268,6 +273,7 @@ def select_patches(
     accepted = 0
     examined = 0
     round_index = 0
+    planned = 0
     while position < total and (n is None or accepted < n):
         need = total - position if n is None else n - accepted
         rate = max(MIN_PASS_RATE, accepted / examined) if examined else 1.0
@@ -277,7 +283,8 @@ def select_patches(
         by_cid = np.argsort(cids)
         tasks = _tasks(grid, cids, stage_dir, f"{tag}-r{round_index:03d}", settings)
         round_passed = []
-        for result in _run(tasks, workers, progress):
+        planned += len(tasks)
+        for result in _run(tasks, workers, progress, planned):
             results.append(result)
             good = result.cids[result.passed]
             round_passed.append(positions[by_cid[np.searchsorted(cids[by_cid], good)]])

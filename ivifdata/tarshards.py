@@ -8,11 +8,21 @@ a shard that has its final name is complete.
 
 The index is the ``wids`` shard-index format (``__kind__: wids-shard-index-v1``,
 ``wids_version: 1``, ``shardlist`` of ``{url, nsamples, filesize}``, URLs relative to the
-index file), with a ``sha256`` per shard and an ``ivifdata`` section added.
+index file), with a ``sha256`` per shard and an ``ivifdata`` section added; it is read by
+:mod:`ivifdata.shardformat`.
+
+Why not ``webdataset.TarWriter`` (a declared dependency): with ``mtime=0`` and empty
+user/group it is byte-deterministic too, but (1) ``import webdataset`` imports torch (seconds,
+and ``build`` would need torch), (2) it writes a sample's fields sorted by name, not in the
+format's order ``ir.png, vis.png, json`` (every existing build's bytes would change), (3) in its
+stream mode the archive is padded to 10,240-byte records, and (4) it reports neither the
+members' data offsets nor the shard's sha256 and size, which the index records. The ustar
+headers below are what TarWriter would emit, written by hand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,18 +76,49 @@ def commit(partial: Path, final: Path, durable: bool = True) -> None:
     os.replace(partial, final)
 
 
+@contextlib.contextmanager
+def _removed_on_error(partial: Path) -> Iterator[None]:
+    """Remove ``partial`` when the block fails (disk full, a kill by exception): no temp file
+    outlives a failed write."""
+    try:
+        yield
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a ``.partial`` file and an atomic rename."""
     path = Path(path)
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    partial.write_bytes(data)
-    commit(partial, path, durable)
+    with _removed_on_error(partial):
+        partial.write_bytes(data)
+        commit(partial, path, durable)
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as sorted, indented JSON (deterministic bytes), atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
     write_bytes_atomic(path, text.encode("ascii"))
+
+
+HASH_SUFFIX = ".sha256"
+
+
+def note_hash(path: Path, sha256: str, notes: Path) -> None:
+    """Record in the folder ``notes`` the hex sha256 that ``path`` had when it was written."""
+    write_bytes_atomic(notes / f"{path.name}{HASH_SUFFIX}", f"{sha256}\n".encode(), durable=False)
+
+
+def unchanged(path: Path, notes: Path) -> str | None:
+    """The sha256 of ``path`` when it equals the one :func:`note_hash` recorded in ``notes``;
+    None when the file, the note, or the match is missing (the file must be written again)."""
+    try:
+        recorded = (notes / f"{path.name}{HASH_SUFFIX}").read_text().strip()
+        actual = sha256_file(path)
+    except OSError:
+        return None
+    return actual if actual == recorded else None
 
 
 Sample = tuple[str, list[tuple[str, bytes]]]  # (key, [(field, bytes), ...])
@@ -93,7 +134,7 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> dict[str, Any]:
     digest = hashlib.sha256()
     keys: list[str] = []
     position = 0
-    with open(partial, "wb") as handle:
+    with _removed_on_error(partial), open(partial, "wb") as handle:
 
         def emit(chunk: bytes) -> None:
             nonlocal position
@@ -108,7 +149,8 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> dict[str, Any]:
                 emit(data)
                 emit(_padding(len(data)))
         emit(b"\0" * (2 * BLOCK))
-    commit(partial, path)
+        handle.close()
+        commit(partial, path)
     return {
         "url": path.name,
         "nsamples": len(keys),
@@ -159,25 +201,6 @@ def index_document(name: str, shards: list[dict[str, Any]], info: dict[str, Any]
         "shardlist": [{k: s[k] for k in ("url", "nsamples", "filesize", "sha256")} for s in shards],
         "ivifdata": info,
     }
-
-
-def read_index(path: str | Path) -> dict[str, Any]:
-    """Load and check a wids index written by this module (ValueError names the problem)."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the shard index ({exc})") from None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("__kind__") != WIDS_KIND
-        or doc.get("wids_version") != 1
-    ):
-        raise ValueError(f"{path}: not a {WIDS_KIND} document")
-    for entry in doc.get("shardlist", []):
-        if not isinstance(entry, dict) or "url" not in entry or "nsamples" not in entry:
-            raise ValueError(f"{path}: shardlist entries need url and nsamples")
-    return doc
 
 
 def member_offsets(path: str | Path) -> dict[tuple[str, str], tuple[int, int]]:

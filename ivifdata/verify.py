@@ -6,22 +6,33 @@ import json
 import tarfile
 from pathlib import Path
 
-from ivifdata.build import INDEX_FILE, RECORD_FILE, WORK_DIR
-from ivifdata.loader import decode_png
-from ivifdata.tarshards import PARTIAL_SUFFIX, iter_samples, read_index, sha256_file
+from ivifdata.progress import Progress
+from ivifdata.shardformat import (
+    BANK_KEY,
+    FIELDS,
+    INDEX_FILE,
+    PNG_FIELDS,
+    RECORD_FILE,
+    WORK_DIR,
+    BankIndex,
+    ShardEntry,
+    ShardFormatError,
+    ShardIndex,
+    decode_png,
+    read_index,
+    sample_meta,
+)
+from ivifdata.tarshards import PARTIAL_SUFFIX, iter_samples, sha256_file
 
-PNG_FIELDS = ("ir.png", "vis.png")
-FIELDS = {*PNG_FIELDS, "json"}
 
-
-def _check_shard(outdir: Path, entry: dict, size: int, kind: str) -> list[str]:
-    path = outdir / entry["url"]
+def _check_shard(index: ShardIndex, entry: ShardEntry, size: int) -> list[str]:
+    path = index.shard_path(entry)
     if not path.is_file():
         return [f"{path}: missing"]
     problems = []
-    if path.stat().st_size != entry.get("filesize"):
-        problems.append(f"{path}: size {path.stat().st_size} != {entry.get('filesize')} indexed")
-    if sha256_file(path) != entry.get("sha256"):
+    if path.stat().st_size != entry.filesize:
+        problems.append(f"{path}: size {path.stat().st_size} != {entry.filesize} indexed")
+    if sha256_file(path) != entry.sha256:
         problems.append(f"{path}: sha256 differs from the index (the file changed)")
     count = 0
     try:
@@ -32,35 +43,20 @@ def _check_shard(outdir: Path, entry: dict, size: int, kind: str) -> list[str]:
                 continue
             for field in PNG_FIELDS:
                 decode_png(fields[field], size, f"{path}:{key}.{field}")
-            meta = json.loads(fields["json"])
-            if not {"ir", "vis"} <= set(meta):
-                problems.append(f"{path}:{key}.json: lacks the ir/vis source records")
-            if kind == "patch-bank" and key != f"p{meta.get('index', -1):07d}":
+            meta = sample_meta(fields["json"], f"{path}:{key}.json")
+            if index.kind == "patch-bank" and key != BANK_KEY.format(meta.get("index", -1)):
                 problems.append(f"{path}:{key}.json: index {meta.get('index')} != key")
-    except (tarfile.TarError, ValueError, UnicodeDecodeError) as exc:
+    except (tarfile.TarError, ValueError) as exc:
         problems.append(f"{path}: damaged ({exc})")
     else:
-        if count != entry.get("nsamples"):
-            problems.append(f"{path}: {count} samples, the index says {entry.get('nsamples')}")
+        if count != entry.nsamples:
+            problems.append(f"{path}: {count} samples, the index says {entry.nsamples}")
     return problems
 
 
-def verify(outdir: str | Path) -> tuple[list[str], dict[str, int]]:
-    """(problems, counts) for the build in ``outdir``; no problems means every byte checks."""
-    outdir = Path(outdir)
-    record_path = outdir / RECORD_FILE
-    if not record_path.is_file():
-        unfinished = (outdir / WORK_DIR).is_dir()
-        why = "an unfinished build (run the build again to resume)" if unfinished else "no build"
-        return [f"{outdir}: {why}; {RECORD_FILE} is missing"], {}
-    try:
-        record = json.loads(record_path.read_text())
-        outputs: dict[str, str] = record["outputs"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        return [f"{record_path}: unreadable build record ({exc})"], {}
-    problems: list[str] = []
-    counts = {"indexes": 0, "shards": 0, "samples": 0}
-    size = None
+def _indexes(outdir: Path, outputs: dict[str, str], problems: list[str]) -> list[ShardIndex]:
+    """The readable indexes named in the record, bank first; problems for the others."""
+    indexes = []
     for name in [INDEX_FILE, *sorted(n for n in outputs if n != INDEX_FILE)]:
         path = outdir / name
         if not path.is_file():
@@ -69,21 +65,51 @@ def verify(outdir: str | Path) -> tuple[list[str], dict[str, int]]:
         if sha256_file(path) != outputs.get(name):
             problems.append(f"{path}: sha256 differs from {RECORD_FILE}")
         try:
-            index = read_index(path)
-        except ValueError as exc:
+            indexes.append(read_index(path))
+        except ShardFormatError as exc:
             problems.append(str(exc))
-            continue
-        kind = index.get("ivifdata", {}).get("kind", "")
-        if kind == "patch-bank":
-            size = int(index["ivifdata"]["patch_size"])
-        if size is None:
-            problems.append(f"{outdir / INDEX_FILE}: no patch size; cannot check {path}")
-            continue
+    return indexes
+
+
+def verify(
+    outdir: str | Path, progress: Progress | None = None
+) -> tuple[list[str], dict[str, int]]:
+    """(problems, counts) for the build in ``outdir``; no problems means every byte checks.
+    ``progress("verify", 1, shards)`` is called after each shard."""
+    outdir = Path(outdir)
+    record_path = outdir / RECORD_FILE
+    if not record_path.is_file():
+        unfinished = (outdir / WORK_DIR).is_dir()
+        why = "an unfinished build (run the build again to resume)" if unfinished else "no build"
+        return [f"{outdir}: {why}; {RECORD_FILE} is missing"], {}
+    try:
+        record = json.loads(record_path.read_text())
+        outputs: dict[str, str] = dict(record["outputs"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        return [f"{record_path}: unreadable build record ({exc})"], {}
+    problems: list[str] = []
+    counts = {"indexes": 0, "shards": 0, "samples": 0}
+    indexes = _indexes(outdir, outputs, problems)
+    bank = indexes[0] if indexes and isinstance(indexes[0], BankIndex) else None
+    if bank is None:
+        problems.append(f"{outdir / INDEX_FILE}: no readable bank index; shards not checked")
+        return problems, counts
+    if record.get("n") != bank.n:
+        problems.append(f"{bank.path}: ivifdata.n {bank.n} != n {record.get('n')} in {RECORD_FILE}")
+    total = sum(len(index.shards) for index in indexes)
+    for index in indexes:
+        if index.kind == "pairs" and bank.pairing and index.nsamples != bank.pairing.epoch_length:
+            problems.append(
+                f"{index.path}: {index.nsamples} pairs indexed, the epoch has "
+                f"{bank.pairing.epoch_length}"
+            )
         counts["indexes"] += 1
-        for entry in index["shardlist"]:
-            problems += _check_shard(outdir, entry, size, kind)
+        for entry in index.shards:
+            problems += _check_shard(index, entry, bank.patch_size)
             counts["shards"] += 1
-            counts["samples"] += int(entry.get("nsamples", 0))
+            counts["samples"] += entry.nsamples
+            if progress:
+                progress("verify", 1, total)
     for leftover in sorted(outdir.glob(f"*{PARTIAL_SUFFIX}")):
         problems.append(f"{leftover}: leftover partial file")
     return problems, counts

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ivifdata.build import INDEX_FILE
 from ivifdata.imageio import ImageReadError, read_image, write_png
-from ivifdata.tarshards import read_index
+from ivifdata.shardformat import INDEX_FILE, read_bank_index
 
 from .fuse import OUTPUT_MODES, check_tiling, fuse_images
 from .pairs import Pair, PairProblem, find_pairs
@@ -219,8 +218,8 @@ def train_command(
             f"{shards}: not a shard folder ({INDEX_FILE} not found)", param_hint="--shards"
         )
     try:
-        recipe_epochs = int(read_index(index)["ivifdata"]["pairing"]["epochs"])
-    except (ValueError, KeyError, TypeError) as exc:
+        recipe_epochs = read_bank_index(shards).pairing.epochs
+    except ValueError as exc:
         raise click.BadParameter(
             f"{index}: not a patch-bank index ({exc})", param_hint="--shards"
         ) from None

@@ -33,8 +33,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ivifdata.build import INDEX_FILE
 from ivifdata.loader import make_loader
+from ivifdata.shardformat import INDEX_FILE
 
 from .losses import (
     ADVERSARIAL_WEIGHT,

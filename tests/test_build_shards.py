@@ -16,11 +16,12 @@ import pytest
 import webdataset as wds
 from click.testing import CliRunner
 
-from ivifdata.build import INDEX_FILE, RECORD_FILE, WORK_DIR, BuildError, build
+from ivifdata.build import BuildError, build
 from ivifdata.cli import main
 from ivifdata.imageio import read_gray
 from ivifdata.pairsets import EpochSampler
 from ivifdata.recipe import RecipeError, load_recipe
+from ivifdata.shardformat import INDEX_FILE, RECORD_FILE, WORK_DIR
 from ivifdata.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +138,7 @@ import os, signal, sys
 from ivifdata.build import build
 from ivifdata.recipe import RecipeError, load_recipe
 calls = 0
-def progress(phase, count):
+def progress(phase, count, total):
     global calls
     calls += 1
     if calls == int(sys.argv[3]):
@@ -316,7 +317,7 @@ def test_subset_is_the_first_n_passing_candidates_of_the_permutation(tmp_path):
             expected.append((grid.units[u].rel[0], x, y))
     assert 20 < len(expected) < grid.total  # the filter rejects some, more than one round runs
     calls = []
-    build(recipe, tmp_path / "o", progress=lambda phase, n: calls.append(phase))
+    build(recipe, tmp_path / "o", progress=lambda phase, n, total: calls.append(phase))
     assert calls.count("patches") > len({e[0] for e in expected[:20]})  # several rounds
     urls = sorted(str(p) for p in (tmp_path / "o").glob("patches-*.tar"))
     metas = [json.loads(s["json"]) for s in wds.WebDataset(urls, shardshuffle=False)]
