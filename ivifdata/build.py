@@ -171,9 +171,13 @@ def _prepare_outdir(outdir: Path, digest: str) -> tuple[bool, dict | None]:
         )
     if any(p.name != LOCK_FILE for p in outdir.iterdir()):
         raise BuildError(f"{outdir}: folder is not empty and holds no ivifdata build")
-    (outdir / WORK_DIR / "stage").mkdir(parents=True, exist_ok=True)
-    (outdir / WORK_DIR / NOTES_DIR).mkdir()
-    write_json_atomic(plan_path, {"plan_digest": digest})
+    try:
+        (outdir / WORK_DIR / "stage").mkdir(parents=True, exist_ok=True)
+        (outdir / WORK_DIR / NOTES_DIR).mkdir()
+        write_json_atomic(plan_path, {"plan_digest": digest})
+    except OSError:  # e.g. disk full: leave the folder as it was
+        shutil.rmtree(outdir / WORK_DIR, ignore_errors=True)
+        raise
     return False, None
 
 
