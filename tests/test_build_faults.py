@@ -74,6 +74,14 @@ def reference(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory) -> Path:
+    """The sample's bank alone (6 shards of 8 patches, no pair shards): quick to verify."""
+    out = tmp_path_factory.mktemp("bank") / "out"
+    build(load_recipe(SAMPLE, ["shards.samples_per_shard=8"]), out)
+    return out
+
+
 def _copy(reference: Path, dest: Path) -> Path:
     shutil.copytree(reference, dest)
     return dest
@@ -122,6 +130,7 @@ def _kill(out: Path, kill_at: int) -> None:
     assert done.returncode == -9, done.stderr.decode()
 
 
+@pytest.mark.slow
 def test_resume_rewrites_edited_finished_shards_and_stage_files(reference, tmp_path):
     out = tmp_path / "out"
     _kill(out, 12)  # some bank shards finished
@@ -160,7 +169,7 @@ def _crafted_copy(reference: Path, dest: Path, png: bytes) -> Path:
         (_png(128, 128, colour=2, rows=b"\0" * 385 * 128), "colour type 2"),
     ],
 )
-def test_crafted_pngs_are_refused_from_the_header(reference, tmp_path, monkeypatch, png, words):
+def test_crafted_pngs_are_refused_from_the_header(bank, tmp_path, monkeypatch, png, words):
     import cv2
 
     decoded = []
@@ -169,7 +178,7 @@ def test_crafted_pngs_are_refused_from_the_header(reference, tmp_path, monkeypat
     with pytest.raises(ShardFormatError, match="not decoded"):
         decode_png(png, 128, "x")
     assert decoded == []  # no pixel buffer was allocated for it
-    out = _crafted_copy(reference, tmp_path / "crafted", png)
+    out = _crafted_copy(bank, tmp_path / "crafted", png)
     problems, _ = verify(out)
     assert len(problems) == 1 and "patches-000000.tar: damaged" in problems[0]
     assert "p0000000.ir.png" in problems[0] and words in problems[0]
@@ -180,8 +189,8 @@ def test_crafted_pngs_are_refused_from_the_header(reference, tmp_path, monkeypat
     assert list(cache.iterdir()) == []  # no .partial cache left behind
 
 
-def test_verify_refuses_an_index_whose_n_disagrees(reference, tmp_path):
-    out = _copy(reference, tmp_path / "n")
+def test_verify_refuses_an_index_whose_n_disagrees(bank, tmp_path):
+    out = _copy(bank, tmp_path / "n")
     index = json.loads((out / INDEX_FILE).read_text())
     index["ivifdata"]["n"] = 47
     _write_index(out, index)
@@ -196,8 +205,8 @@ def test_verify_refuses_an_index_whose_n_disagrees(reference, tmp_path):
 
 
 @pytest.mark.parametrize("where", ["../elsewhere/patches-000000.tar", "absolute"])
-def test_verify_refuses_a_shard_url_outside_the_folder(reference, tmp_path, where):
-    out = _copy(reference, tmp_path / "u")
+def test_verify_refuses_a_shard_url_outside_the_folder(bank, tmp_path, where):
+    out = _copy(bank, tmp_path / "u")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     shutil.copy(out / "patches-000000.tar", outside / "patches-000000.tar")
@@ -231,8 +240,8 @@ def _damaged(reference: Path, dest: Path, how: str) -> Path:
         ("no json", r"patches-000001\.tar:p0000008: no field json"),
     ],
 )
-def test_loader_errors_name_the_shard_and_field(reference, tmp_path, how, words):
-    out = _damaged(reference, tmp_path / "d", how)
+def test_loader_errors_name_the_shard_and_field(bank, tmp_path, how, words):
+    out = _damaged(bank, tmp_path / "d", how)
     cache = tmp_path / "cache"
     with pytest.raises(ShardFormatError, match=words):
         PairStream(out, 8, cache_dir=cache)
@@ -281,6 +290,7 @@ def test_a_second_build_into_a_locked_folder_exits_2_naming_the_pid(tmp_path):
     assert result.exit_code == 0 and not (out / LOCK_FILE).exists()
 
 
+@pytest.mark.slow
 def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(reference, tmp_path):
     out = tmp_path / "p"
     args = ["build", str(SAMPLE), "-o", str(out), *(x for s in SMALL for x in ("--set", s))]
@@ -306,6 +316,7 @@ def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(refe
     assert "0/6 [" in screen.getvalue() and "\r" in screen.getvalue()  # a bar with its total
 
 
+@pytest.mark.slow
 def test_shard_readers_do_not_import_build():
     code = (
         "import sys, ivifdata.verify, ivifdata.inspection, ivifdata.loader;"
