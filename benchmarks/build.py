@@ -29,6 +29,7 @@ from benchmarks._synthetic import write_pairs  # noqa: E402
 from ivifdata.build import build  # noqa: E402
 from ivifdata.imageio import read_gray  # noqa: E402
 from ivifdata.recipe import validate  # noqa: E402
+from ivifdata.shardformat import read_bank_index  # noqa: E402
 
 PATCH, LEVEL = 128, 1
 
@@ -142,8 +143,7 @@ def scale(workdir: Path) -> None:
         f"build N={info['n']:,} arbitrary: {time.perf_counter() - start:.0f} s, "
         f"peak RSS {info['peak_gib']:.2f} GiB (limit 2), phases {info['timings']}"
     )
-    index = json.loads((out / "index.json").read_text())
-    bank = sum(s["filesize"] for s in index["shardlist"])
+    bank = sum(s.filesize for s in read_bank_index(out).shards)
     files = [p for p in out.iterdir() if p.is_file()]
     total = sum(p.stat().st_size for p in files)
     raw = info["n"] * 2 * PATCH * PATCH

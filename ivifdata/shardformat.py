@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from ivifdata.pairsets import EpochSampler
 from ivifdata.tarshards import WIDS_KIND, member_offsets
 
@@ -247,7 +249,6 @@ def decode_png(data: bytes, size: int, where: str) -> np.ndarray:  # noqa: F821
         got = f"a header of {width}x{height}, bit depth {depth}, colour type {colour}"
         raise ShardFormatError(f"{where}: {want}, got {got} (not decoded)")
     import cv2
-    import numpy as np
 
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.shape != (size, size) or image.dtype != np.uint8:
