@@ -290,6 +290,28 @@ def test_a_second_build_into_a_locked_folder_exits_2_naming_the_pid(tmp_path):
     assert result.exit_code == 0 and not (out / LOCK_FILE).exists()
 
 
+def test_a_build_running_in_another_process_is_named(tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = (
+        "import sys, time\nfrom ivifdata.folderlock import locked\n"
+        "with locked(sys.argv[1]):\n    print('ready', flush=True)\n    time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", holder, str(out / LOCK_FILE)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out)])
+        assert result.exit_code == 2
+        assert f"another build is running (pid {child.pid})" in result.stderr
+    finally:
+        child.kill()
+        child.wait()
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "-o", str(out)])  # lock freed
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.slow
 def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(reference, tmp_path):
     out = tmp_path / "p"
