@@ -9,6 +9,9 @@ One SQLite file (standard library) holds two tables:
   images keeps their results, and changing any byte, the convention or the version does not.
   Values are stored per metric: asking for one more metric later computes only that one.
   A NaN value is stored as NULL (SQLite has no NaN) and read back as NaN.
+
+A file that is not such a cache (not SQLite, or an SQLite database with other tables) is never
+modified or replaced: opening it raises :class:`CacheError`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ def result_key(fused_sha: str, ir_sha: str, vis_sha: str, convention: str, versi
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Tables of the cache; a database holding any other table is not an ivifbench cache.
+TABLES = frozenset({"files", "values"})
+
+
+class CacheError(ValueError):
+    """The cache file is not an ivifbench value cache; ``str()`` names the file."""
+
+
 class ValueCache:
     """Per-metric values keyed by :func:`result_key`, plus the file-hash index.
 
@@ -70,9 +81,26 @@ class ValueCache:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(":memory:" if path is None else str(path), timeout=60.0)
-        self._db.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-        self._db.execute("PRAGMA synchronous=NORMAL")  # power loss may drop the last commits only
-        self._db.executescript(_SCHEMA)
+        try:
+            found = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            other = sorted({row[0] for row in found} - TABLES)
+            if other:
+                raise CacheError(
+                    f"{path}: not an ivifbench value cache (an SQLite database with tables "
+                    f"{', '.join(other)}); pass another --cache file or --no-cache"
+                )
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+            self._db.execute("PRAGMA synchronous=NORMAL")  # power loss drops the last commits
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise CacheError(
+                f"{path}: not an ivifbench value cache ({exc}); delete it (it only holds values "
+                "that can be computed again), or pass another --cache file or --no-cache"
+            ) from None
+        except CacheError:
+            self._db.close()
+            raise
 
     def __enter__(self) -> ValueCache:
         return self

@@ -22,16 +22,11 @@ from ivifbench.cache import default_cache_path
 from ivifbench.computation import compute, resolve_metrics
 from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION, get_convention
 from ivifbench.errors import MetricInputError
-from ivifbench.eval import TableMismatchError, format_summary, problems_path_for, run_eval
 from ivifbench.registry import METRICS
-from ivifbench.report import (
-    FORMAT_FILES,
-    ReportInputError,
-    image_count_note,
-    load_tables,
-    summarise,
-    write_report,
-)
+
+#: Formats of ``report --format`` (``ivifbench.report.FORMAT_FILES``, which needs pandas; the
+#: commands import pandas only when they run, tests/test_startup.py).
+REPORT_FORMATS = ("csv", "latex", "md")
 
 
 def fail(message: str) -> None:
@@ -216,6 +211,8 @@ def eval_command(
     everything else is still evaluated. Exit status: 0, or 1 with --strict and any problem
     (metric warnings do not count), 2 for usage errors.
     """
+    from ivifbench.eval import TableMismatchError, format_summary, problems_path_for, run_eval
+
     try:
         metrics = resolve_metrics(get_convention(convention), metric_list)
     except MetricInputError as exc:
@@ -264,7 +261,7 @@ def eval_command(
     "formats",
     default="csv,latex,md",
     show_default=True,
-    help=f"Comma-separated: {', '.join(FORMAT_FILES)}.",
+    help=f"Comma-separated: {', '.join(REPORT_FORMATS)}.",
 )
 @click.option("--metrics", "metric_list", default=None, help="Metrics and their order.")
 @click.option("--methods", "method_list", default=None, help="Methods and their order.")
@@ -296,6 +293,15 @@ def report_command(
 ) -> None:
     """Aggregate per-image tables into mean +- std per dataset and method, with the best value
     of each metric in bold and the second underlined (respecting its direction)."""
+    from ivifbench.report import (
+        FORMAT_FILES,
+        ReportInputError,
+        image_count_note,
+        load_tables,
+        summarise,
+        write_report,
+    )
+
     chosen_formats = comma_list(formats) or []
     unknown = [f for f in chosen_formats if f not in FORMAT_FILES]
     if unknown:

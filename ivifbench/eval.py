@@ -5,6 +5,10 @@ metric (values exactly as :func:`ivifbench.compute` returns them, written with 1
 digits), the convention, the tool version and the three files (relative to the table's folder).
 Values are reused from a :class:`~ivifbench.cache.ValueCache` keyed by content hashes; only
 what is missing is computed, in worker processes.
+
+Runs that write one table (and problems report) at the same time do not lose each other's
+rows: the read-merge-replace of each file happens under an exclusive lock on the hidden file
+``.<name>.lock`` next to it (:func:`locked`), and the table is read again under the lock.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 from tqdm import tqdm
 
 from ivifbench.cache import ValueCache, result_key
@@ -279,6 +284,42 @@ def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def lock_path_for(path: Path) -> Path:
+    """The lock file of ``path``: ``.<name>.lock`` in its folder (left in place: removing a
+    lock file another process may be waiting on would let a third one in)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+def read_existing_table(output: Path) -> pd.DataFrame | None:
+    """The table at ``output`` (None when absent); TableMismatchError if it cannot be read."""
+    if not output.exists():
+        return None
+    try:
+        return read_table(output)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise TableMismatchError(f"cannot be read as a per-image table ({exc})") from None
+
+
+def merge_problems(
+    path: Path, new: pd.DataFrame, dataset: str, methods: Iterable[str]
+) -> pd.DataFrame:
+    """The problems report at ``path`` with the rows of this run's dataset (its evaluated
+    methods and its dataset-level rows, empty method) replaced by ``new``."""
+    if not path.exists():
+        return new
+    try:
+        existing = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: cannot be read as a problems report ({exc})") from None
+    if list(existing.columns) != list(PROBLEM_COLUMNS):
+        raise ValueError(f"{path}: not a problems report (columns {', '.join(PROBLEM_COLUMNS)})")
+    ours = (existing["dataset"] == dataset) & (
+        existing["method"].isin(list(methods)) | (existing["method"] == "")
+    )
+    merged = pd.concat([existing[~ours], new], ignore_index=True) if (~ours).any() else new
+    return merged.sort_values(["dataset", "method", "image", "kind", "file"], ignore_index=True)
+
+
 def problems_path_for(output: Path) -> Path:
     """Problems report next to the table: ``per_image.csv`` -> ``per_image.problems.csv``."""
     return output.with_name(f"{output.stem}.problems.csv")
@@ -352,13 +393,8 @@ def run_eval(
     """
     start = time.perf_counter()
     plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset)
-    existing = None
-    if output.exists():
-        try:
-            existing = read_table(output)
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise TableMismatchError(f"cannot be read as a per-image table ({exc})") from None
-    if existing is not None:
+    existing = read_existing_table(output)
+    if existing is not None:  # refused before any work; checked again under the lock
         check_compatible(existing, convention, metrics)
 
     problems = list(plan.problems)
@@ -396,14 +432,22 @@ def run_eval(
         bar.close()
 
     new = build_rows(plan, values, metrics, convention, version, output.parent)
-    kept = 0
-    table = new
-    if existing is not None:
-        table, kept = merge_into(existing, new, dataset, plan.methods)
-    write_csv_atomic(table, output)
     problems.sort(key=lambda p: (p.dataset, p.method, p.image, p.kind, p.file))
     problem_table = pd.DataFrame([vars(p) for p in problems], columns=list(PROBLEM_COLUMNS))
-    write_csv_atomic(problem_table, problems_path or problems_path_for(output))
+    problems_path = problems_path or problems_path_for(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    problems_path.parent.mkdir(parents=True, exist_ok=True)
+    # table first, then problems: every run takes the two locks in the same order
+    with FileLock(lock_path_for(output)), FileLock(lock_path_for(problems_path)):
+        kept = 0
+        table = new
+        existing = read_existing_table(output)  # as other runs may have left it meanwhile
+        if existing is not None:
+            check_compatible(existing, convention, metrics)
+            table, kept = merge_into(existing, new, dataset, plan.methods)
+        merged_problems = merge_problems(problems_path, problem_table, dataset, plan.methods)
+        write_csv_atomic(table, output)
+        write_csv_atomic(merged_problems, problems_path)
     return EvalSummary(
         dataset=dataset,
         methods=plan.methods,

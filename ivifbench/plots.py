@@ -22,6 +22,8 @@ DPI = 120
 PANEL_INCHES = 2.2
 #: Height of one row of the grid, inches: a 4:3 image and its title.
 ROW_INCHES = 0.75 * PANEL_INCHES + 0.3
+#: Panels per row of the qualitative grid; an image's IR | VIS | methods wrap onto more rows.
+GRID_COLUMNS = 5
 
 
 def safe_name(text: str) -> str:
@@ -93,20 +95,36 @@ def _file(rows: pd.DataFrame, column: str) -> Path | None:
     return (Path(row["table_dir"]) / row[column]).resolve()
 
 
+def grid_shape(panels: int, columns: int = GRID_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) holding ``panels`` panels of one image, at most ``columns`` per row."""
+    width = max(1, min(panels, columns))
+    return -(-panels // width), width
+
+
 def qualitative_grid(
     table: pd.DataFrame, dataset: str, images: Sequence[str], methods: Sequence[str], path: Path
 ) -> Path:
-    """One PNG: a row per image of ``dataset``, columns IR | VIS | each method."""
+    """One PNG: per image of ``dataset`` its panels IR | VIS | each method, in rows of at most
+    :data:`GRID_COLUMNS` panels (an image with many methods takes several rows)."""
     rows = table[table["dataset"] == dataset]
-    columns = len(methods) + 2
-    figure = Figure(figsize=(PANEL_INCHES * columns, ROW_INCHES * len(images) + 0.5))
-    axes = figure.subplots(len(images), columns, squeeze=False)
+    per_image, columns = grid_shape(len(methods) + 2)
+    figure = Figure(figsize=(PANEL_INCHES * columns, ROW_INCHES * per_image * len(images) + 0.5))
+    axes = figure.subplots(per_image * len(images), columns, squeeze=False)
     for r, image in enumerate(images):
         of_image = rows[rows["image"] == image]
-        _show(axes[r, 0], _file(of_image, "ir_file"), f"{image}: IR")
-        _show(axes[r, 1], _file(of_image, "vis_file"), "VIS")
-        for c, method in enumerate(methods, start=2):
-            _show(axes[r, c], _file(of_image[of_image["method"] == method], "fused_file"), method)
+        panels = [
+            (_file(of_image, "ir_file"), f"{image}: IR"),
+            (_file(of_image, "vis_file"), "VIS"),
+        ]
+        panels += [
+            (_file(of_image[of_image["method"] == method], "fused_file"), method)
+            for method in methods
+        ]
+        cells = [axes[r * per_image + i // columns, i % columns] for i in range(len(panels))]
+        for ax, (file, title) in zip(cells, panels, strict=True):
+            _show(ax, file, title)
+        for i in range(len(panels), per_image * columns):  # the unused end of the last row
+            axes[r * per_image + i // columns, i % columns].set_axis_off()
     figure.suptitle(dataset)
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)

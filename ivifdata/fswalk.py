@@ -17,7 +17,7 @@ class WalkProblem:
     message: str
 
 
-def _bad_link(path: Path) -> WalkProblem:
+def bad_link(path: Path) -> WalkProblem:
     """Why a symlink leads to neither a file nor a folder: a loop of links, or a dead target."""
     try:
         os.stat(path)
@@ -72,7 +72,7 @@ def walk_files(root: Path) -> tuple[list[Path], list[WalkProblem]]:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = entry.is_file(follow_symlinks=True)
             except OSError as exc:
-                bad = _bad_link(path) if entry.is_symlink() else None
+                bad = bad_link(path) if entry.is_symlink() else None
                 problems.append(bad or WalkProblem(path, "unreadable", f"cannot stat ({exc})"))
                 continue
             if is_dir:
@@ -80,7 +80,7 @@ def walk_files(root: Path) -> tuple[list[Path], list[WalkProblem]]:
             elif is_file:
                 files.append(path)
             elif entry.is_symlink():
-                problems.append(_bad_link(path))
+                problems.append(bad_link(path))
             else:
                 problems.append(WalkProblem(path, "not a file", "not a regular file"))
 

@@ -1,15 +1,35 @@
-"""The paper's three lightweight fusion baselines, their released weights and tiled fusion."""
+"""The paper's three lightweight fusion baselines, their released weights and tiled fusion.
 
-from .fuse import fuse_gray, fuse_images, to_uint8
-from .registry import MODELS, create_model
-from .weights import WeightsError, load_released
+The names below are imported on first use (PEP 562), so that ``import ivifmodels.cli`` and
+``ivifmodels --help`` do not import torch.
+"""
 
-__all__ = [
-    "MODELS",
-    "WeightsError",
-    "create_model",
-    "fuse_gray",
-    "fuse_images",
-    "load_released",
-    "to_uint8",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> submodule that defines it.
+_EXPORTS = {
+    "MODELS": "registry",
+    "create_model": "registry",
+    "WeightsError": "weights",
+    "load_released": "weights",
+    "fuse_gray": "fuse",
+    "fuse_images": "fuse",
+    "to_uint8": "fuse",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,22 +1,30 @@
-"""``ivifmodels``: command line of the baselines (``ivifmodels fuse ...``)."""
+"""``ivifmodels``: command line of the baselines (``ivifmodels fuse ...``).
+
+torch is imported inside the commands that need it, so that ``ivifmodels --help`` is fast.
+"""
 
 from __future__ import annotations
 
-import os
+import re
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-import torch
 from tqdm import tqdm
 
-from ivifdata.imageio import ImageReadError, read_image, write_png
-from ivifdata.shardformat import INDEX_FILE, read_bank_index
-
-from .fuse import OUTPUT_MODES, check_tiling, fuse_images
+from .names import DEFAULT_CHECKPOINT_MINUTES, OUTPUT_MODES, RELEASED_FILES, TRAINABLE, WEIGHTS_ENV
+from .outputs import FuseOutputs, OutputFolderError, check_separate
 from .pairs import Pair, PairProblem, find_pairs
-from .train import OBJECTIVES, TrainConfig, TrainError, check_output, distributed_context, train
-from .weights import RELEASED_FILES, WEIGHTS_ENV, WeightsError, load_released
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+THREADS_HELP = (
+    "CPU threads of torch [default: $OMP_NUM_THREADS, else the CPUs this process may use "
+    "divided by the processes sharing them]."
+)
 
 
 @click.group()
@@ -24,30 +32,30 @@ def main() -> None:
     """Lightweight IVIF baselines: train them on shards, fuse images with their weights."""
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path`` (no half-written file left)."""
-    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.part"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_float(tmp: str, fused: np.ndarray) -> None:
+    import numpy as np
+
     with open(tmp, "wb") as fh:
         np.save(fh, fused.astype(np.float32))
 
 
-def _fuse_one(pair: Pair, model: torch.nn.Module, outdir: Path, opts: dict) -> None:
+def _outputs_of(stem: str, save_float: bool) -> list[str]:
+    """Names of the files fuse writes for a pair."""
+    return [f"{stem}.png", *([f"{stem}.npy"] if save_float else [])]
+
+
+def _fuse_one(pair: Pair, model: nn.Module, outputs: FuseOutputs, opts: dict) -> None:
     """Read, fuse and write one pair; raises ImageReadError / ValueError on bad input."""
+    from ivifdata.imageio import read_image, write_png
+
+    from .fuse import fuse_images
+
     ir = read_image(pair.ir, to_8bit=True)
     vis = read_image(pair.vis, to_8bit=True)
     image, fused = fuse_images(model, ir, vis, **opts["fuse"])
-    _write_atomic(outdir / f"{pair.stem}.png", lambda tmp: write_png(tmp, image))
+    outputs.write(f"{pair.stem}.png", lambda tmp: write_png(tmp, image))
     if opts["save_float"]:
-        _write_atomic(outdir / f"{pair.stem}.npy", lambda tmp: _save_float(tmp, fused))
+        outputs.write(f"{pair.stem}.npy", lambda tmp: _save_float(tmp, fused))
 
 
 @main.command()
@@ -94,6 +102,10 @@ def _fuse_one(pair: Pair, model: torch.nn.Module, outdir: Path, opts: dict) -> N
 @click.option(
     "--save-float", is_flag=True, help="Also write the fused float map (<stem>.npy, float32)."
 )
+@click.option("--threads", type=click.IntRange(min=1), default=None, help=THREADS_HELP)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace existing files that fuse did not write before."
+)
 def fuse(
     name: str,
     weights: Path | None,
@@ -107,20 +119,34 @@ def fuse(
     batch: int | None,
     device: str,
     save_float: bool,
+    threads: int | None,
+    overwrite: bool,
 ) -> None:
     """Fuse IR/VIS pairs (two files, or two folders matched by file name) into OUTDIR/<stem>.png.
 
     Tiled inference as published (tiles of --tile px at --stride, Gaussian blending, final
     sigma 0.3 filter); any image size. Colour VIS images give RGB results with the VIS chroma
     unless --gray. Pairs that cannot be fused are reported and skipped (exit status 1).
+    OUTDIR must be separate from the input folders; files in it that fuse did not write are
+    replaced only with --overwrite (docs/models.md).
     """
+    import torch
+
+    from ivifdata.imageio import ImageReadError
+
+    from .fuse import check_tiling
+    from .threads import set_threads
+    from .weights import WeightsError, load_released
+
     try:
         check_tiling(tile, stride)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
     if device == "cuda" and not torch.cuda.is_available():
         raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    set_threads(threads)
     try:
+        check_separate(outdir, [("--ir", ir), ("--vis", vis)])
         pairs, problems = find_pairs(ir, vis)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -128,11 +154,16 @@ def fuse(
         for p in problems:
             click.echo(f"skipped {p.path}: {p.reason}", err=True)
         raise click.UsageError(f"no IR/VIS pairs found in {ir} and {vis}")
+    outputs = FuseOutputs(outdir, name)
+    if not overwrite:
+        try:
+            outputs.check_replaceable(n for p in pairs for n in _outputs_of(p.stem, save_float))
+        except OutputFolderError as exc:
+            raise click.UsageError(str(exc)) from None
     try:
         model = load_released(name, weights, device)
     except WeightsError as exc:
         raise click.UsageError(str(exc)) from None
-    outdir.mkdir(parents=True, exist_ok=True)
     opts = {
         "fuse": dict(
             output=output, gray=gray, tile=tile, stride=stride, batch=batch, device=device
@@ -142,20 +173,39 @@ def fuse(
     done = 0
     for pair in tqdm(pairs, desc=f"fuse {name}", unit="pair"):
         try:
-            _fuse_one(pair, model, outdir, opts)
+            _fuse_one(pair, model, outputs, opts)
             done += 1
         except (ImageReadError, ValueError) as exc:
             problems.append(_problem(pair, exc))
     for p in problems:
         click.echo(f"skipped {p.path}: {p.reason}", err=True)
-    click.echo(f"{name}: fused {done} pair(s) into {outdir}, skipped {len(problems)}")
+    where = f"into {outdir}" if done else "(nothing written)"
+    click.echo(f"{name}: fused {done} pair(s) {where}, skipped {len(problems)}")
     if problems:
         raise SystemExit(1)
 
 
+class Interval(click.ParamType):
+    """``N`` steps, or a duration ``Ns`` / ``Nmin`` / ``Nh``: ``("steps", N)`` or
+    ``("seconds", s)``."""
+
+    name = "N|DURATION"
+    UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|min|h)?\s*", str(value))
+        if match and match[2] and float(match[1]) > 0:
+            return ("seconds", float(match[1]) * self.UNITS[match[2]])
+        if match and not match[2] and match[1].isdigit() and int(match[1]) > 0:
+            return ("steps", int(match[1]))
+        self.fail(f"{value!r} is neither a number of steps nor a duration like 90s, 5min, 1h")
+
+
 @main.command("train")
 @click.option(
-    "--model", "name", required=True, type=click.Choice(sorted(OBJECTIVES)), help="Which baseline."
+    "--model", "name", required=True, type=click.Choice(TRAINABLE), help="Which baseline."
 )
 @click.option(
     "--shards",
@@ -185,11 +235,14 @@ def fuse(
 )
 @click.option(
     "--checkpoint-every",
-    default=None,
-    type=click.IntRange(min=1),
-    help="Also checkpoint every N steps (always at each epoch end).",
+    default=f"{DEFAULT_CHECKPOINT_MINUTES}min",
+    show_default=True,
+    type=Interval(),
+    help="Also checkpoint every N steps, or every DURATION (90s, 5min, 1h); always at each "
+    "epoch end and on SIGTERM / Ctrl-C.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run checkpointed in OUTDIR.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help=THREADS_HELP)
 def train_command(
     name: str,
     shards: Path,
@@ -201,15 +254,32 @@ def train_command(
     seed: int,
     pair_seed: int | None,
     max_steps: int | None,
-    checkpoint_every: int | None,
+    checkpoint_every: tuple[str, float],
     resume: bool,
+    threads: int | None,
 ) -> None:
     """Train a baseline on the patch bank in SHARDS; write OUTDIR/last.pt (resumable),
     OUTDIR/model.pt (for `ivifmodels fuse --weights`) and OUTDIR/log.jsonl.
 
     Under `torchrun --nproc_per_node N` the run is data-parallel (DDP, gloo on CPU, nccl on
-    CUDA); each process takes --batch pairs per step.
+    CUDA); each process takes --batch pairs per step. SIGTERM and Ctrl-C stop the run with a
+    checkpoint (exit status 128 + signal number).
     """
+    import torch
+
+    from ivifdata.shardformat import INDEX_FILE, read_bank_index
+
+    from .threads import set_threads
+    from .train import (
+        DiskFullError,
+        TrainConfig,
+        TrainError,
+        TrainInterrupted,
+        check_output,
+        distributed_context,
+        train,
+    )
+
     if device == "cuda" and not torch.cuda.is_available():
         raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
     index = shards / INDEX_FILE
@@ -232,15 +302,23 @@ def train_command(
         seed=seed,
         pair_seed=pair_seed,
         max_steps=max_steps,
-        checkpoint_every=checkpoint_every,
+        checkpoint_every=int(checkpoint_every[1]) if checkpoint_every[0] == "steps" else None,
+        checkpoint_seconds=checkpoint_every[1] if checkpoint_every[0] == "seconds" else None,
         device=device,
         world_size=distributed_context().world_size,
     )
+    set_threads(threads)
     try:
         check_output(outdir, resume)
         progress = train(config, outdir, resume)
     except TrainError as exc:
         raise click.UsageError(str(exc)) from None
+    except DiskFullError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except TrainInterrupted as exc:
+        click.echo(f"{name}: {exc}", err=True)
+        sys.exit(128 + exc.signum)
     click.echo(
         f"{name}: epoch {progress.epoch}, step {progress.step}; wrote {outdir / 'last.pt'} and "
         f"{outdir / 'model.pt'}"
@@ -249,6 +327,8 @@ def train_command(
 
 def _problem(pair: Pair, exc: Exception) -> PairProblem:
     """The report line of a pair that failed: the unreadable file, or the pair and why."""
+    from ivifdata.imageio import ImageReadError
+
     if isinstance(exc, ImageReadError):
         return PairProblem(Path(exc.path), exc.reason)
     return PairProblem(pair.ir, f"{exc} (with {pair.vis})")

@@ -34,6 +34,7 @@ from torch import nn
 
 from .colour import network_gray, restore_chroma
 from .inference import prepare_for_inference
+from .names import OUTPUT_MODES
 
 #: Standard deviation (pixels) of the final Gaussian filter of the published inference.
 FINAL_SIGMA = 0.3
@@ -41,9 +42,6 @@ FINAL_SIGMA = 0.3
 #: Tiles per forward pass when none is given, by device type (fastest measured on a 2-core CPU;
 #: larger CPU batches were slower, see docs/models.md).
 DEFAULT_BATCH = {"cpu": 2, "cuda": 64}
-
-#: Output mappings of :func:`to_uint8`.
-OUTPUT_MODES = ("stretch", "clip")
 
 
 def tile_origins(length: int, tile: int, stride: int) -> list[int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivifdata.fswalk import bad_link
+
 #: File extensions (lower case) taken as images when a folder is given.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -26,14 +28,22 @@ class PairProblem:
     reason: str
 
 
-def _images_by_stem(folder: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
-    """Images of ``folder`` by stem: (unique stems, ambiguous stems with all their files)."""
+def _images_by_stem(
+    folder: Path,
+) -> tuple[dict[str, Path], dict[str, list[Path]], list[PairProblem]]:
+    """Images of ``folder`` by stem: (unique stems, ambiguous stems with all their files,
+    image names that are broken or looping symlinks)."""
     found: dict[str, list[Path]] = {}
+    links: list[PairProblem] = []
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if path.is_file():
             found.setdefault(path.stem, []).append(path)
+        elif path.is_symlink():
+            links.append(PairProblem(path, bad_link(path).message))
     unique = {stem: paths[0] for stem, paths in found.items() if len(paths) == 1}
-    return unique, {stem: paths for stem, paths in found.items() if len(paths) > 1}
+    return unique, {stem: paths for stem, paths in found.items() if len(paths) > 1}, links
 
 
 def find_pairs(ir: Path, vis: Path) -> tuple[list[Pair], list[PairProblem]]:
@@ -42,9 +52,10 @@ def find_pairs(ir: Path, vis: Path) -> tuple[list[Pair], list[PairProblem]]:
         return [Pair(ir.stem, ir, vis)], []
     if not (ir.is_dir() and vis.is_dir()):
         raise ValueError(f"--ir {ir} and --vis {vis} must be two existing files or two folders")
-    irs, ir_dups = _images_by_stem(ir)
-    viss, vis_dups = _images_by_stem(vis)
-    problems = [
+    irs, ir_dups, ir_links = _images_by_stem(ir)
+    viss, vis_dups, vis_links = _images_by_stem(vis)
+    problems = [*ir_links, *vis_links]
+    problems += [
         PairProblem(paths[0], f"ambiguous: {len(paths)} images named {stem!r} in {paths[0].parent}")
         for dups in (ir_dups, vis_dups)
         for stem, paths in dups.items()

@@ -11,15 +11,21 @@ epoch ``e`` re-draws its pairs (``set_epoch(e)``). Objectives (``docs/losses.md`
 
 Output folder (written by rank 0 only): ``last.pt`` (everything needed to resume exactly),
 ``model.pt`` (the fusion network in the released key layout, for ``ivifmodels fuse
---weights``) and ``log.jsonl`` (one JSON object per step and per epoch).
+--weights``) and ``log.jsonl`` (one JSON object per step and per epoch). SIGTERM and SIGINT
+stop the run with a checkpoint (:mod:`ivifmodels.signals`, all ranks at the same step).
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import itertools
 import json
 import math
 import os
+import shutil
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -43,19 +49,52 @@ from .losses import (
     generator_adversarial_loss,
     intensity_target,
 )
+from .names import DEFAULT_CHECKPOINT_MINUTES, TRAIN_CHECKPOINT_FORMAT
 from .registry import create_model
-from .weights import to_released
+from .signals import StepAborted, StopSignals
+from .weights import WeightsError, load_torch_file, to_released
 
 CHECKPOINT = "last.pt"
 MODEL_FILE = "model.pt"
 LOG_FILE = "log.jsonl"
-CHECKPOINT_FORMAT = "ivif-train-1"
+CHECKPOINT_FORMAT = TRAIN_CHECKPOINT_FORMAT
 #: config keys that must match when a run is resumed (the others may change, e.g. epochs).
 RUN_IDENTITY = ("model", "shards", "batch", "lr", "seed", "pair_seed", "world_size")
 
 
 class TrainError(ValueError):
     """A training run cannot start (bad shard folder, output folder conflict); names the path."""
+
+
+class DiskFullError(Exception):
+    """The output folder's file system is full; ``str()`` names the folder and the space."""
+
+    def __init__(self, path: Path, needed: int):
+        free = shutil.disk_usage(path.parent).free
+        super().__init__(
+            f"{path.parent}: no space left on the device while writing {path.name} (needs "
+            f"{_size(needed)} more, {_size(free)} free); free some space, then continue with "
+            "--resume"
+        )
+
+
+class TrainInterrupted(Exception):
+    """The run stopped on SIGTERM / SIGINT after writing its checkpoint."""
+
+    def __init__(self, signum: int | None, progress: Progress, checkpoint: Path | None):
+        self.signum = signum if signum is not None else signal.SIGTERM
+        name = signal.Signals(self.signum).name if signum is not None else "another rank's signal"
+        where = f"epoch {progress.epoch + 1}, step {progress.step}"
+        saved = f"wrote {checkpoint}; continue with --resume" if checkpoint else "rank 0 saves"
+        super().__init__(f"stopped by {name} at {where}: {saved}")
+
+
+def _size(n: int) -> str:
+    """Bytes as a short human-readable size (decimal units)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 @dataclass(frozen=True)
@@ -71,6 +110,7 @@ class TrainConfig:
     pair_seed: int | None = None  # None: the recipe's pairing seed
     max_steps: int | None = None  # stop (and checkpoint) after this many steps in all
     checkpoint_every: int | None = None  # also checkpoint every this many steps
+    checkpoint_seconds: float | None = 60.0 * DEFAULT_CHECKPOINT_MINUTES  # and this often
     device: str = "cpu"
     world_size: int = 1
 
@@ -180,12 +220,27 @@ OBJECTIVES: dict[str, Callable[..., ContentObjective]] = {
 }
 
 
+#: errno values of a full file system or an exhausted quota.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def _save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename onto ``path``."""
+    """``torch.save`` to a temporary name (flushed to disk), then rename onto ``path``; a full
+    disk raises :class:`DiskFullError` and leaves no temporary file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in _FULL:
+            raise DiskFullError(path, buffer.getbuffer().nbytes) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -214,12 +269,20 @@ class Progress:
 
 
 def check_output(outdir: Path, resume: bool) -> None:
-    """TrainError when ``outdir`` holds another run and ``resume`` is off, or none to resume."""
+    """TrainError when ``outdir`` holds another run and ``resume`` is off, or none to resume.
+
+    A folder whose run wrote no checkpoint (only ``log.jsonl`` and temporary files, e.g. killed
+    before its first checkpoint) is no other run: a fresh run starts over in it.
+    """
     checkpoint = outdir / CHECKPOINT
     if resume and not checkpoint.is_file():
-        raise TrainError(f"{outdir}: nothing to resume ({CHECKPOINT} not found)")
+        hint = " (its run wrote no checkpoint: start again without --resume)"
+        restartable = (outdir / LOG_FILE).exists() and not (outdir / MODEL_FILE).exists()
+        raise TrainError(
+            f"{outdir}: nothing to resume ({CHECKPOINT} not found){hint if restartable else ''}"
+        )
     if not resume and outdir.exists():
-        taken = [name for name in (CHECKPOINT, MODEL_FILE, LOG_FILE) if (outdir / name).exists()]
+        taken = [name for name in (CHECKPOINT, MODEL_FILE) if (outdir / name).exists()]
         if taken:
             raise TrainError(
                 f"{outdir}: holds another run ({', '.join(taken)}); pass --resume to continue "
@@ -227,15 +290,26 @@ def check_output(outdir: Path, resume: bool) -> None:
             )
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def read_resume_state(outdir: Path, config: TrainConfig) -> dict[str, Any]:
     """The checkpoint of ``outdir``; TrainError if unreadable or from a different run."""
     path = outdir / CHECKPOINT
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise TrainError(f"{path}: not a readable training checkpoint ({exc})") from None
+        state = load_torch_file(path)
+    except WeightsError as exc:
+        raise TrainError(f"{exc} (not a readable training checkpoint)") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise TrainError(f"{path}: not a training checkpoint of format {CHECKPOINT_FORMAT}")
+    parts = {"config": dict, "progress": dict, "networks": dict, "optimizers": dict, "rng": dict}
+    bad = [key for key, kind in parts.items() if not isinstance(state.get(key), kind)]
+    if bad:
+        raise TrainError(
+            f"{path}: damaged training checkpoint (no valid {', '.join(bad)}); resume from a "
+            "copy or start the run again in a new folder"
+        )
     saved, wanted = state["config"], asdict(config)
     differ = [key for key in RUN_IDENTITY if saved.get(key) != wanted[key]]
     if differ:
@@ -272,8 +346,11 @@ class Trainer:
         resume: bool = False,
         context: DistributedContext | None = None,
         progress_bar: bool = True,
+        stop: StopSignals | None = None,
     ):
         self.context = context or DistributedContext()
+        self.stop = stop or StopSignals()  # installed as signal handler by train()
+        self.resumed = resume
         self.config = config
         self.outdir = Path(outdir)
         self.progress_bar = progress_bar and self.context.is_writer
@@ -299,6 +376,9 @@ class Trainer:
                 for key, net in self.objective.networks.items()
             }
         self.objective.build_optimizers(config.lr)
+        for optimizer in self.objective.optimizers.values():  # a step is committed from here
+            optimizer.register_step_pre_hook(self.stop.commit)
+        self._last_save = time.monotonic()
         if state is not None:
             for key, optimizer in self.objective.optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][key])
@@ -318,22 +398,57 @@ class Trainer:
         )
 
     def run(self) -> Progress:
-        """Train from the current position; checkpoint each epoch and at the end."""
+        """Train from the current position; checkpoint each epoch and at the end.
+
+        Raises :class:`TrainInterrupted` (after the checkpoint) when a stop was requested.
+        """
         if self.context.is_writer:
             self.outdir.mkdir(parents=True, exist_ok=True)
+            self._remove_leftovers()
         for net in self.objective.networks.values():
             net.train()
-        while not self._done():
-            self._run_epoch()
+        stopped = False
+        try:
+            while not self._done() and not (stopped := self._stop_agreed()):
+                stopped = self._run_epoch()
+                if stopped:
+                    break
+        except StepAborted:
+            stopped = True  # the aborted step changed nothing: progress is the last step's
+        self.stop.abortable = False
         self.save()
+        if stopped:
+            written = self.outdir / CHECKPOINT if self.context.is_writer else None
+            raise TrainInterrupted(self.stop.signum, self.progress, written)
         return self.progress
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a killed run; on a fresh start also the log of a run that wrote
+        no checkpoint (``check_output`` refuses a folder with a checkpoint)."""
+        for tmp in self.outdir.glob(".*.part"):
+            tmp.unlink(missing_ok=True)
+        log = self.outdir / LOG_FILE
+        if not self.resumed and log.exists():
+            _warn(f"{self.outdir}: replacing {LOG_FILE} of a run that wrote no checkpoint")
+            log.unlink()
+
+    def _stop_agreed(self) -> bool:
+        """Whether any process received a stop signal (one all-reduce under DDP, so that all
+        ranks stop after the same step)."""
+        wanted = self.stop.requested
+        if self.context.world_size == 1:
+            return wanted
+        flag = torch.tensor([int(wanted)], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """The current epoch's batches from the first one not yet trained on."""
         self.loader.dataset.set_epoch(self.progress.epoch)
         return itertools.islice(iter(self.loader), self.progress.batch, None)
 
-    def _run_epoch(self) -> None:
+    def _run_epoch(self) -> bool:
+        """Train the rest of the current epoch; True when stopped by a signal."""
         progress, config = self.progress, self.config
         totals: dict[str, float] = {}
         count = 0
@@ -345,26 +460,38 @@ class Trainer:
             disable=not self.progress_bar,
         )
         started = time.perf_counter()
-        for ir, vis, _ids in self._batches():
-            parts = self.objective.step(ir.to(self.device), vis.to(self.device))
-            if not all(math.isfinite(value) for value in parts.values()):
-                raise FloatingPointError(f"non-finite loss at step {progress.step}: {parts}")
-            progress.batch += 1
-            progress.step += 1
-            count += 1
-            for key, value in parts.items():
-                totals[key] = totals.get(key, 0.0) + value
-            self._log({"kind": "step", "epoch": progress.epoch, "step": progress.step, **parts})
-            bar.update()
-            bar.set_postfix(total=f"{parts['total']:.4f}")
-            every = config.checkpoint_every
-            if every and progress.step % every == 0:
-                self.save()
-            if config.max_steps is not None and progress.step >= config.max_steps:
-                break
-        bar.close()
+        batches = self._batches()
+        stopped = False
+        try:
+            while not stopped:
+                # one process: a signal may abort the step until its first optimiser update
+                self.stop.abortable = self.context.world_size == 1
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                ir, vis, _ids = batch
+                parts = self.objective.step(ir.to(self.device), vis.to(self.device))
+                self.stop.abortable = False
+                if not all(math.isfinite(value) for value in parts.values()):
+                    raise FloatingPointError(f"non-finite loss at step {progress.step}: {parts}")
+                progress.batch += 1
+                progress.step += 1
+                count += 1
+                for key, value in parts.items():
+                    totals[key] = totals.get(key, 0.0) + value
+                self._log({"kind": "step", "epoch": progress.epoch, "step": progress.step, **parts})
+                bar.update()
+                bar.set_postfix(total=f"{parts['total']:.4f}")
+                if self._checkpoint_due():
+                    self.save()
+                if config.max_steps is not None and progress.step >= config.max_steps:
+                    break
+                stopped = self._stop_agreed()
+        finally:
+            self.stop.abortable = False
+            bar.close()
         if progress.batch < self.steps_per_epoch:
-            return  # stopped by max_steps; run() saves the mid-epoch position
+            return stopped  # stopped by max_steps or a signal; run() saves the position
         seconds = time.perf_counter() - started
         means = {key: value / max(count, 1) for key, value in totals.items()}
         self._log(
@@ -380,22 +507,50 @@ class Trainer:
         progress.epoch += 1
         progress.batch = 0
         self.save()
+        return stopped
+
+    def _checkpoint_due(self) -> bool:
+        """Every ``checkpoint_every`` steps, and when ``checkpoint_seconds`` have passed since
+        the last checkpoint (rank 0's clock; only rank 0 writes)."""
+        every, seconds = self.config.checkpoint_every, self.config.checkpoint_seconds
+        if every and self.progress.step % every == 0:
+            return True
+        return bool(seconds) and time.monotonic() - self._last_save >= seconds
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.context.is_writer:
-            with open(self.outdir / LOG_FILE, "a") as handle:
-                handle.write(json.dumps(record) + "\n")
+            line = json.dumps(record) + "\n"
+            path = self.outdir / LOG_FILE
+            try:
+                with open(path, "a") as handle:
+                    handle.write(line)
+            except OSError as exc:
+                if exc.errno in _FULL:  # a cut line is dropped on resume
+                    raise DiskFullError(path, len(line)) from None
+                raise
 
     def _truncate_log(self, step: int) -> None:
-        """Drop log records past ``step`` (written after the checkpoint that is resumed)."""
+        """Drop log records past ``step`` (written after the checkpoint that is resumed), and
+        an incomplete last line (a crash or full disk while appending), with a warning."""
         path = self.outdir / LOG_FILE
         if not path.exists():
             return
-        kept = [
-            line
-            for line in path.read_text().splitlines(keepends=True)
-            if line.strip() and json.loads(line)["step"] <= step
-        ]
+        lines = path.read_text(errors="replace").splitlines()
+        kept = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record_step = json.loads(line)["step"]
+            except (ValueError, KeyError, TypeError):
+                if number == len(lines):
+                    _warn(f"{path}: dropped an incomplete last line ({len(line)} characters)")
+                    continue
+                raise TrainError(
+                    f"{path}: line {number} is not a log record; remove it to resume"
+                ) from None
+            if record_step <= step:
+                kept.append(line + "\n")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         tmp.write_text("".join(kept))
         os.replace(tmp, path)
@@ -404,7 +559,6 @@ class Trainer:
         """Write ``last.pt`` and ``model.pt`` atomically (rank 0 only; once per step)."""
         if not self.context.is_writer or self._saved_step == self.progress.step:
             return
-        self._saved_step = self.progress.step
         networks = {key: unwrap(net).state_dict() for key, net in self.objective.networks.items()}
         state = {
             "format": CHECKPOINT_FORMAT,
@@ -419,6 +573,8 @@ class Trainer:
         _save_atomic(
             {key: value.cpu() for key, value in released.items()}, self.outdir / MODEL_FILE
         )
+        self._saved_step = self.progress.step
+        self._last_save = time.monotonic()
 
 
 def train(
@@ -429,16 +585,24 @@ def train(
 ) -> Progress:
     """Train one run in this process, joining the torchrun process group when launched by it."""
     context = distributed_context()
+    stop = StopSignals()
     if context.world_size == 1:
-        return Trainer(config, outdir, resume, context, progress_bar).run()
+        trainer = Trainer(config, outdir, resume, context, progress_bar, stop)
+        with stop.installed():
+            return trainer.run()
     backend = "nccl" if config.device == "cuda" else "gloo"
     if config.device == "cuda":
         torch.cuda.set_device(context.local_rank)
     dist.init_process_group(backend, rank=context.rank, world_size=context.world_size)
     try:
-        trainer = Trainer(config, outdir, resume, context, progress_bar)
-        progress = trainer.run()
-        dist.barrier()
+        trainer = Trainer(config, outdir, resume, context, progress_bar, stop)
+        with stop.installed():
+            try:
+                progress = trainer.run()
+            except TrainInterrupted:
+                dist.barrier()  # the other ranks exit after rank 0's checkpoint
+                raise
+            dist.barrier()
         return progress
     finally:
         dist.destroy_process_group()

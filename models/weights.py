@@ -13,23 +13,17 @@ Where the weights are looked for when no file is given: ``$IVIF_WEIGHTS/<release
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .names import RELEASED_FILES, TRAIN_CHECKPOINT_FORMAT, WEIGHTS_ENV
 from .registry import create_model
-
-#: Environment variable naming a folder that holds the released ``*.model`` files.
-WEIGHTS_ENV = "IVIF_WEIGHTS"
-
-#: Released file name of each model that has released weights.
-RELEASED_FILES: dict[str, str] = {
-    "cnn": "CNN.model",
-    "transformer": "Trans.model",
-    "gan": "GAN.model",
-}
 
 _UNET_RENAMES: list[tuple[str, str]] = [
     (r"down_(\d)\.downsampler\.0\.", r"down\1.conv."),
@@ -152,18 +146,77 @@ def to_released(name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return {map_key(key, rules, f"{name} state"): tensor for key, tensor in state.items()}
 
 
-def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a plain state dict with ``torch.load(weights_only=True)``."""
+def _unreadable_reason(path: Path, exc: Exception) -> str:
+    """One short line saying why ``torch.load`` failed on ``path`` (torch's own text is long)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head:
+        return "the file is empty"
+    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc):
+        if head[:1] == b"\x80" or zipfile.is_zipfile(path):
+            return "it holds Python objects other than tensors, refused by weights_only loading"
+        return "neither a PyTorch zip archive nor a pickle"
+    if head == b"PK\x03\x04":
+        return "a damaged or truncated PyTorch archive"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first if len(first) <= 100 else first[:97] + "..."
+
+
+def load_torch_file(path: str | Path) -> object:
+    """``torch.load(path, weights_only=True)`` on CPU; WeightsError with one line naming the
+    file and the reason when it is missing or not a readable checkpoint."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. pickle protocol notes on foreign files
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a non-checkpoint file
-        raise WeightsError(f"{path}: not a readable PyTorch state dict ({exc})") from None
+        reason = _unreadable_reason(path, exc)
+        raise WeightsError(f"{path}: not a readable PyTorch state dict ({reason})") from None
+
+
+def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a plain state dict with ``torch.load(weights_only=True)``; a training checkpoint
+    (``last.pt``) is refused with a pointer to its ``model.pt``."""
+    state = load_torch_file(path)
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    if state.get("format") == TRAIN_CHECKPOINT_FORMAT:
+        raise WeightsError(
+            f"{path}: this is a training checkpoint (last.pt of ivifmodels train): use model.pt "
+            "from the same folder"
+        )
     return state
+
+
+def _fits(state: dict[str, torch.Tensor], name: str) -> bool:
+    """Whether ``state`` (released key layout) loads strictly into model ``name``."""
+    try:
+        load_state(create_model(name), state, RENAMES[name], name)
+    except WeightsError:
+        return False
+    return True
+
+
+def diagnose(state: dict[str, torch.Tensor], name: str, source: str) -> str | None:
+    """Which model a checkpoint that does not fit ``name`` belongs to, as an error message
+    (None when it is not recognised)."""
+    owners = [other for other in RENAMES if other != name and _fits(state, other)]
+    if owners:
+        files = " / ".join(RELEASED_FILES[o] for o in owners)
+        return (
+            f"{source}: this checkpoint is for {' or '.join(owners)} (the keys of {files}), "
+            f"not {name}: pass {' or '.join(f'--model {o}' for o in owners)}"
+        )
+    own = [other for other in RENAMES if set(state) == set(create_model(other).state_dict())]
+    if own:
+        return (
+            f"{source}: this is a state_dict() of a {'/'.join(own)} network in ivifmodels' own "
+            "key layout; save it with ivifmodels.weights.to_released (as model.pt is)"
+        )
+    return None
 
 
 def default_weights_path(name: str) -> Path:
@@ -191,5 +244,9 @@ def load_released(
         raise WeightsError(f"model {name!r} has no released weights; choose from {choices}")
     path = Path(weights) if weights is not None else default_weights_path(name)
     model = create_model(name)
-    load_state(model, read_checkpoint(path), RENAMES[name], str(path))
+    state = read_checkpoint(path)
+    try:
+        load_state(model, state, RENAMES[name], str(path))
+    except WeightsError as exc:
+        raise WeightsError(diagnose(state, name, str(path)) or str(exc)) from None
     return model.eval().to(device)
