@@ -73,8 +73,8 @@ class DiskFullError(Exception):
         free = shutil.disk_usage(path.parent).free
         super().__init__(
             f"{path.parent}: no space left on the device while writing {path.name} (needs "
-            f"{_size(needed)} more, {_size(free)} free); free some space, then continue with "
-            "--resume"
+            f"{_size(needed)} more, {_size(free)} free); free some space and run again (with "
+            f"--resume if {path.parent / 'last.pt'} exists)"
         )
 
 
@@ -300,7 +300,7 @@ def read_resume_state(outdir: Path, config: TrainConfig) -> dict[str, Any]:
     try:
         state = load_torch_file(path)
     except WeightsError as exc:
-        raise TrainError(f"{exc} (not a readable training checkpoint)") from None
+        raise TrainError(str(exc)) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise TrainError(f"{path}: not a training checkpoint of format {CHECKPOINT_FORMAT}")
     parts = {"config": dict, "progress": dict, "networks": dict, "optimizers": dict, "rng": dict}
@@ -464,14 +464,9 @@ class Trainer:
         stopped = False
         try:
             while not stopped:
-                # one process: a signal may abort the step until its first optimiser update
-                self.stop.abortable = self.context.world_size == 1
-                batch = next(batches, None)
-                if batch is None:
+                parts = self._abortable_step(batches)
+                if parts is None:
                     break
-                ir, vis, _ids = batch
-                parts = self.objective.step(ir.to(self.device), vis.to(self.device))
-                self.stop.abortable = False
                 if not all(math.isfinite(value) for value in parts.values()):
                     raise FloatingPointError(f"non-finite loss at step {progress.step}: {parts}")
                 progress.batch += 1
@@ -508,6 +503,36 @@ class Trainer:
         progress.batch = 0
         self.save()
         return stopped
+
+    def _abortable_step(self, batches: Iterator) -> dict[str, float] | None:
+        """One optimisation step on the next batch (None at the epoch's end).
+
+        With one process a stop signal may abort the step until its first optimiser update
+        (:mod:`ivifmodels.signals`); the BatchNorm statistics its forward passes already
+        updated are then put back, so that the state is exactly that of the previous step.
+        """
+        single = self.context.world_size == 1
+        buffers = [
+            (live, live.clone())
+            for net in self.objective.networks.values()
+            for live in (net.buffers() if single else ())
+        ]
+        try:
+            self.stop.abortable = single
+            if single and self.stop.requested:  # signalled just before this step
+                raise StepAborted(self.stop.signum)
+            batch = next(batches, None)
+            if batch is None:
+                return None
+            ir, vis, _ids = batch
+            return self.objective.step(ir.to(self.device), vis.to(self.device))
+        except StepAborted:
+            with torch.no_grad():
+                for live, saved in buffers:
+                    live.copy_(saved)
+            raise
+        finally:
+            self.stop.abortable = False
 
     def _checkpoint_due(self) -> bool:
         """Every ``checkpoint_every`` steps, and when ``checkpoint_seconds`` have passed since

@@ -16,7 +16,6 @@ import os
 import pickle
 import re
 import warnings
-import zipfile
 from pathlib import Path
 
 import torch
@@ -152,14 +151,15 @@ def _unreadable_reason(path: Path, exc: Exception) -> str:
         head = handle.read(4)
     if not head:
         return "the file is empty"
-    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc):
-        if head[:1] == b"\x80" or zipfile.is_zipfile(path):
-            return "it holds Python objects other than tensors, refused by weights_only loading"
+    archive, legacy = head == b"PK\x03\x04", head[:1] == b"\x80"
+    if not (archive or legacy):
         return "neither a PyTorch zip archive nor a pickle"
-    if head == b"PK\x03\x04":
-        return "a damaged or truncated PyTorch archive"
+    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc):
+        return "it holds Python objects other than tensors, refused by weights_only loading"
+    if archive:
+        return "a zip archive torch cannot read (damaged, truncated or not from torch.save)"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return first if len(first) <= 100 else first[:97] + "..."
+    return f"a damaged pickle: {first if len(first) <= 80 else first[:77] + '...'}"
 
 
 def load_torch_file(path: str | Path) -> object:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from trainbank import build_tiny_bank
 
-from ivifdata.cli import main as ivifdata_main
 from ivifdata.imageio import read_image, write_png
 from ivifmodels import train as train_module
 from ivifmodels.cli import main
@@ -31,8 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "ivifdata" / "sample" / "msrs" / "test"
 WEIGHTS = ROOT / "tests" / "data" / "models" / "weights"
 RELEASED_FILES = {"cnn": "CNN.model", "transformer": "Trans.model", "gan": "GAN.model"}
-#: 16 patches of 32x32, 16 pairs per epoch: 4 steps per epoch at batch 4.
-TINY = ["patch.size=32", "patch.stride=32", "subset.n=16", "pairing.ratio=1"]
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +44,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bank") / "bank"
-    args = ["build", str(ROOT / "manifests" / "sample.yaml"), "-o", str(out)]
-    for item in TINY:
-        args += ["--set", item]
-    result = CliRunner().invoke(ivifdata_main, args)
-    assert result.exit_code == 0, result.output
-    return out
+    return build_tiny_bank(tmp_path_factory.mktemp("bank") / "bank")
 
 
 def config(shards: Path, model: str = "cnn", **kw) -> TrainConfig:
