@@ -22,8 +22,10 @@ def shards(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def restore_threads():
+def one_thread():
+    """One thread (steady on a shared machine; the CLI runs pass --threads), restored after."""
     before = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
 

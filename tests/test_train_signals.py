@@ -51,6 +51,7 @@ def train_command(shards: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, *args, "-o", str(out), "--threads", "1", *extra]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_writes_a_checkpoint_that_resumes_exactly(shards, tmp_path, signum):
     out = tmp_path / "run"
