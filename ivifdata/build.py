@@ -108,21 +108,12 @@ def plan_build(recipe: Recipe, workers: int = 1) -> Plan:
     size, stride = recipe.get("patch.size"), recipe.get("patch.stride")
     grids = [PatchGrid(s.units, size, stride) for s in sets]
     n = recipe.get("subset.n")
-    problems = []
-    for source_set, grid in zip(sets, grids, strict=True):
-        label = "+".join(source_set.bands)
-        if grid.total == 0:
-            largest = max(source_set.units, key=lambda u: u.width * u.height)
-            problems.append(
-                f"patch.size: {size} is larger than every selected {label} image "
-                f"(largest {largest.width}x{largest.height})"
-            )
-        elif n != "all" and n > grid.total:
-            problems.append(
-                f"subset.n: {n} patches asked, but the selected {label} images hold only "
-                f"{grid.total} patches of {size}x{size} at stride {stride} "
-                f"({len(source_set.units)} images)"
-            )
+    problems = [
+        f"subset.n: {n} patches asked, but the selected {'+'.join(s.bands)} images hold only "
+        f"{grid.total} patches of {size}x{size} at stride {stride} ({len(s.units)} images)"
+        for s, grid in zip(sets, grids, strict=True)
+        if n != "all" and n > grid.total
+    ]
     if problems:
         raise RecipeError(problems, recipe.source)
     if n != "all":

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+#: How many skipped source images are listed on the terminal (all are in build.json).
+MAX_LISTED = 20
+
 
 def _fail(message: str, code: int = 2) -> None:
     click.echo(message, err=True)
@@ -25,16 +28,25 @@ def _fail(message: str, code: int = 2) -> None:
 @click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a selected source image was skipped (the build is still written).",
+)
 def build_command(
-    recipe_path: Path, outdir: Path, workers: int, overrides: tuple[str, ...]
+    recipe_path: Path, outdir: Path, workers: int, overrides: tuple[str, ...], strict: bool
 ) -> None:
     """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build).
 
     One build at a time per OUTDIR: a second one exits 2 naming the running build's pid.
+    Source images the build cannot use (unreadable, bands of different sizes, smaller than a
+    patch, no image of the other band) are counted here, listed in OUTDIR/build.json and by
+    ``ivifdata inspect``.
     """
     from ivifdata.build import BuildError, DiskFull, build
     from ivifdata.progress import Reporter
     from ivifdata.recipe import RecipeError, load_recipe
+    from ivifdata.shardformat import skipped_sources
 
     progress = Reporter()
     try:
@@ -49,9 +61,17 @@ def build_command(
     finally:
         progress.close()
     record = outcome.record
+    skipped = skipped_sources(record)
     click.echo(
         f"{outcome.state}: {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}"
+        f", {len(skipped)} source image(s) skipped"
     )
+    for path, reason in skipped[:MAX_LISTED]:
+        click.echo(f"  skipped {path}: {reason}", err=True)
+    if len(skipped) > MAX_LISTED:
+        click.echo(f"  ... and {len(skipped) - MAX_LISTED} more (see build.json)", err=True)
+    if strict and skipped:
+        _fail(f"error: {len(skipped)} source image(s) skipped (--strict)", code=1)
 
 
 @click.command("verify")

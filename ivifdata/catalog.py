@@ -37,7 +37,9 @@ IMAGE_COLUMNS = [
 ]
 _INT_COLUMNS = ("width", "height", "channels", "bit_depth", "bytes")
 _BOOL_TEXT = {"True": True, "False": False, "": None}
-PROBLEM_COLUMNS = ["path", "dataset", "kind", "message"]
+#: ``split, group, key, modality`` are the layout's verdict for a source file that could not be
+#: used (empty for other problems).
+PROBLEM_COLUMNS = ["path", "dataset", "split", "group", "key", "modality", "kind", "message"]
 DATASET_COLUMNS = ["dataset", "layout", "root"]
 
 #: Problem kinds that mean "a file was expected to be usable but is not".
@@ -45,12 +47,14 @@ ERROR_KINDS = frozenset(
     {
         "empty file",
         "corrupt image",
+        "too large",
         "not an image",
         "unreadable",
         "symlink loop",
         "broken symlink",
         "unmatched",
         "ambiguous",
+        "size mismatch",
     }
 )
 
@@ -197,6 +201,23 @@ def _dataset_roots(root: Path, layout: str | None) -> list[tuple[str, Path]]:
     return sorted(roots, key=lambda item: len(item[1].parts), reverse=True)
 
 
+def problem_row(
+    path: str, dataset: str, kind: str, message: str, verdict: Source | Extra | None = None
+) -> dict[str, str]:
+    """One ``problems`` row; ``verdict`` (a file's layout assignment) fills split, group, key and
+    modality (``extra`` for extras)."""
+    return {
+        "path": path,
+        "dataset": dataset,
+        "split": verdict.split if verdict else "",
+        "group": verdict.group if verdict else "",
+        "key": verdict.key if verdict else "",
+        "modality": (verdict.band if isinstance(verdict, Source) else "extra") if verdict else "",
+        "kind": kind,
+        "message": message,
+    }
+
+
 def _catalog_row(rel: str, dataset: str, verdict: Source | Extra, probe: Probe) -> dict:
     """One ``images`` row from a file's layout verdict and what reading it gave."""
     is_source = isinstance(verdict, Source)
@@ -247,11 +268,11 @@ def scan(
     roots = _dataset_roots(root, layout)
     dataset_of_root = {droot: LAYOUTS[name].dataset_name(droot) for name, droot in roots}
     files, walk_problems = walk_files(root)
-    problems: list[tuple[str, str, str, str]] = []
+    problems: list[dict[str, str]] = []
     for wp in walk_problems:
         owner = _owner(wp.path, roots)
         dataset = dataset_of_root[owner[1]] if owner else ""
-        problems.append((_posix(wp.path, root), dataset, wp.kind, wp.message))
+        problems.append(problem_row(_posix(wp.path, root), dataset, wp.kind, wp.message))
 
     pending: list[tuple[str, str, Source | Extra]] = []  # (rel path, dataset, assignment)
     tasks: list[tuple[str, str]] = []  # (absolute path, check) for the probes
@@ -259,16 +280,19 @@ def scan(
         rel = _posix(path, root)
         owner = _owner(path, roots)
         if owner is None:
-            problems.append((rel, "", "outside dataset", "not under any detected dataset root"))
+            problems.append(
+                problem_row(rel, "", "outside dataset", "not under any detected dataset root")
+            )
             continue
         name, droot = owner
         dataset = dataset_of_root[droot]
         verdict = LAYOUTS[name].assign(PurePosixPath(*path.relative_to(droot).parts), droot)
         if isinstance(verdict, Ignored):
-            problems.append((rel, dataset, "ignored", verdict.reason))
+            problems.append(problem_row(rel, dataset, "ignored", verdict.reason))
         elif verdict is None:
             what = "image" if is_image_name(path) else "file"
-            problems.append((rel, dataset, "unmatched", f"{what} does not fit the {name} layout"))
+            message = f"{what} does not fit the {name} layout"
+            problems.append(problem_row(rel, dataset, "unmatched", message))
         else:
             pending.append((rel, dataset, verdict))
             is_image = isinstance(verdict, Source) or is_image_name(path)
@@ -279,7 +303,7 @@ def scan(
         pending, _run_probes(tasks, workers, progress), strict=True
     ):
         if probe.error_kind:
-            problems.append((rel, dataset, probe.error_kind, probe.error))
+            problems.append(problem_row(rel, dataset, probe.error_kind, probe.error, verdict))
         else:
             rows.append(_catalog_row(rel, dataset, verdict, probe))
     images = _images_frame(rows)

@@ -14,13 +14,18 @@ Rules (the real dataset quirks, see docs/datasets.md):
   reduced to one channel, detected by content and never by file name;
 * true colour stays RGB; an alpha channel is dropped;
 * a file that cannot be decoded (zero bytes, truncated, not an image) raises
-  :class:`ImageReadError` naming the file and the problem.
+  :class:`ImageReadError` naming the file and the problem;
+* a file whose header claims more than :func:`max_pixels` pixels (default
+  :data:`DEFAULT_MAX_PIXELS`, raised with the environment variable ``IVIF_MAX_PIXELS``) raises
+  :class:`ImageReadError` before any pixel is decoded (a few-KB "decompression bomb" claiming
+  100000 x 100000 pixels would otherwise need 10 GB).
 """
 
 from __future__ import annotations
 
 import io
-import warnings
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,14 @@ from PIL import Image, UnidentifiedImageError
 
 #: PIL modes whose samples are 16-bit integers.
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+#: Largest image accepted, in pixels (width x height): 8192 x 8192, 192 MiB as 8-bit RGB.
+DEFAULT_MAX_PIXELS = 8192 * 8192
+#: Environment variable that sets another limit (a positive integer number of pixels).
+MAX_PIXELS_ENV = "IVIF_MAX_PIXELS"
+
+#: Serialises the moments in which PIL's own (global) size check is switched off.
+_PIL_LIMIT_LOCK = threading.Lock()
 
 
 class ImageReadError(ValueError):
@@ -58,6 +71,45 @@ class ImageInfo:
     gray_in_3ch: bool
 
 
+def max_pixels() -> int:
+    """The pixel limit (width x height) in force: ``IVIF_MAX_PIXELS`` or
+    :data:`DEFAULT_MAX_PIXELS`. Raises ``ValueError`` naming the variable when it is not a
+    positive integer."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{MAX_PIXELS_ENV}={text!r}: must be a positive integer (pixels)")
+    return int(text)
+
+
+def _open_header(data: bytes, name: str | Path) -> Image.Image:
+    """``Image.open`` on ``data`` (reads the header only) with the pixel limit enforced.
+
+    PIL's own check (a warning above ``Image.MAX_IMAGE_PIXELS``, ``DecompressionBombError``
+    above twice that) is switched off for the call and replaced by :func:`max_pixels`, so a
+    too-large image is one :class:`ImageReadError` and a raised limit is not capped by PIL's.
+    """
+    try:
+        limit = max_pixels()
+    except ValueError as exc:
+        raise ImageReadError(name, f"size not checked: {exc}") from None
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            img = Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    if img.width * img.height > limit:
+        raise ImageReadError(
+            name,
+            f"image too large: {img.width}x{img.height} = {img.width * img.height:,} pixels, "
+            f"over the limit of {limit:,} (raise it with {MAX_PIXELS_ENV}=N)",
+        )
+    return img
+
+
 def _read_bytes(path: Path) -> bytes:
     """Read the whole file, turning file-system failures into ImageReadError."""
     try:
@@ -77,14 +129,14 @@ def _open_bytes(data: bytes, name: str | Path) -> Image.Image:
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            img.load()  # decodes everything: truncated files fail here, not later
+        img = _open_header(data, name)
+        img.load()  # decodes everything: truncated files fail here, not later
         return img
+    except ImageReadError:
+        raise
     except UnidentifiedImageError:
         raise ImageReadError(name, "not an image (format not recognised)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(name, f"corrupt or truncated image ({exc})") from None
 
 
@@ -192,16 +244,16 @@ def verify_image_header(data: bytes, name: str | Path) -> ImageHeader:
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            width, height, mode = img.width, img.height, img.mode
-            gray_palette = mode == "P" and _palette_is_gray(img)
-            bands = len(img.getbands())
-            img.verify()
+        img = _open_header(data, name)
+        width, height, mode = img.width, img.height, img.mode
+        gray_palette = mode == "P" and _palette_is_gray(img)
+        bands = len(img.getbands())
+        img.verify()
+    except ImageReadError:
+        raise
     except UnidentifiedImageError:
         raise ImageReadError(name, "not an image (format not recognised)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(name, f"corrupt or truncated image ({exc})") from None
     if mode == "P":
         channels = 1 if gray_palette else 3

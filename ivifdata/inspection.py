@@ -16,6 +16,7 @@ from ivifdata.shardformat import (
     decode_png,
     read_bank_index,
     sampler_from_index,
+    skipped_sources,
 )
 
 GAP = 4  # pixels between tiles of the contact sheet (value 255)
@@ -46,6 +47,7 @@ def summary(outdir: str | Path) -> list[str]:
             f"source     {'+'.join(source['bands'])}: {len(source['images'])} images ({text}), "
             f"{source['candidates']:,} candidate patches, {len(source['skipped'])} skipped"
         )
+    lines += [f"skipped    {path}: {reason}" for path, reason in skipped_sources(record)]
     pair_indexes = [name for name in record["outputs"] if name != INDEX_FILE]
     if pair_indexes:
         lines.append(f"pairs      materialised for {len(pair_indexes)} epochs")

@@ -51,12 +51,20 @@ def _size_note(sizes: dict[str, str]) -> str:
     return "size mismatch: " + ", ".join(f"{band} {s}" for band, s in present.items())
 
 
-def build_pairs(images: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str, str, str]]]:
-    """Pairs from the decoded catalog rows, plus problems ``(path, dataset, kind, message)``.
+def _problem(row: object, kind: str, message: str) -> dict[str, str]:
+    """A ``problems`` row (catalog.PROBLEM_COLUMNS) about the catalogued source ``row``."""
+    fields = ("path", "dataset", "split", "group", "key", "modality")
+    return {**{f: getattr(row, f) for f in fields}, "kind": kind, "message": message}
+
+
+def build_pairs(images: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Pairs from the decoded catalog rows, plus ``problems`` rows (dicts).
 
     ``images`` holds only usable files (decoded sources, extras). A pair needs at least two
     different bands; a band with two files for one key is ambiguous and is left out (both files
-    are reported); a lone band is reported as ``unpaired`` (it stays in the catalog).
+    are reported); a lone band is reported as ``unpaired`` (it stays in the catalog). A pair
+    whose IR and VIS differ in size stays in the table (``note``) and both files are reported
+    as ``size mismatch``: a build cannot use them as an aligned pair.
     """
     sources: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     extras: dict[tuple, list[str]] = defaultdict(list)
@@ -77,17 +85,22 @@ def build_pairs(images: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str
                 names = ", ".join(r.path for r in found)
                 for r in found:
                     message = f"{len(found)} {band} files for one pair: {names}"
-                    problems.append((r.path, dataset, "ambiguous", message))
+                    problems.append(_problem(r, "ambiguous", message))
             else:
                 chosen[band] = found[0]
         if len(chosen) < 2:
             for r in chosen.values():
                 message = f"no other band found for this {r.modality} image"
-                problems.append((r.path, dataset, "unpaired", message))
+                problems.append(_problem(r, "unpaired", message))
             continue
         sizes = {
             b: size_text(chosen[b].width, chosen[b].height) if b in chosen else "" for b in BANDS
         }
+        if sizes["ir"] and sizes["vis"] and sizes["ir"] != sizes["vis"]:
+            message = (
+                f"ir {sizes['ir']} vs vis {sizes['vis']}: not aligned, a build skips this pair"
+            )
+            problems.extend(_problem(chosen[b], "size mismatch", message) for b in ("ir", "vis"))
         illum = {r.illumination for r in chosen.values()} - {""}
         rows.append(
             {

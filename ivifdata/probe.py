@@ -19,6 +19,7 @@ _ERROR_KINDS = (
     ("empty file", "empty file"),
     ("not an image", "not an image"),
     ("corrupt", "corrupt image"),
+    ("image too large", "too large"),
 )
 
 

@@ -178,6 +178,12 @@ def read_index(path: str | Path) -> ShardIndex:
     return bank
 
 
+def skipped_sources(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path relative to its source root, reason) of every source image the build recorded in
+    ``record`` (the parsed ``build.json``) as skipped."""
+    return [(k["path"], k["reason"]) for s in record["sources"] for k in s["skipped"]]
+
+
 def read_bank_index(outdir: str | Path) -> BankIndex:
     """The bank index of the build folder ``outdir``."""
     index = read_index(Path(outdir) / INDEX_FILE)

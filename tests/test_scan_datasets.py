@@ -26,9 +26,20 @@ def test_subset_detects_each_dataset(subset):
         ("roadscene", DATA / "roadscene"),
         ("tno", DATA / "tno"),
     ]
-    # the only problems are the two non-dataset files next to the dataset roots
-    assert sorted(subset.problems["path"]) == ["README.md", "tno_full_tree_names.tsv"]
-    assert set(subset.problems["kind"]) == {"outside dataset"}
+    # the two non-dataset files next to the dataset roots, and the IR and VIS of Marne_15
+    # (620x460 vs 620x450): a pair that a build skips is a problem (issue 13 item 2)
+    kinds = subset.problems.set_index("path")["kind"].to_dict()
+    marne = "tno/Triclobs_images/Marne_15/Marne_15_"
+    assert kinds == {
+        "README.md": "outside dataset",
+        "tno_full_tree_names.tsv": "outside dataset",
+        f"{marne}IR.bmp": "size mismatch",
+        f"{marne}Vis.bmp": "size mismatch",
+    }
+    row = subset.problems.set_index("path").loc[f"{marne}Vis.bmp"]
+    assert (row["dataset"], row["group"], row["modality"]) == ("tno", marne[4:-10], "vis")
+    assert row["message"] == "ir 620x460 vs vis 620x450: not aligned, a build skips this pair"
+    assert subset.summary().set_index("dataset").loc["tno", "problems"] == 2
 
 
 def test_subset_pairs(subset):
@@ -222,7 +233,10 @@ def test_shared_catalog_matches_manifest():
             # a gray palette (Bosnia) decodes to identical channels, like a gray-in-3ch RGB file
             gray3 = row.channels_note == "gray-in-3ch" or row.mode == "P"
             assert bool(cat["gray_in_3ch"]) == gray3, row.path
-    assert set(res.problems["kind"]) == {"outside dataset"}  # README.md, PAIRS.tsv, MANIFEST.tsv
+    kinds = res.problems.groupby("kind")["path"].apply(sorted).to_dict()
+    marne = "tno/Triclobs_images/Marne_15/Marne_15_"
+    assert kinds["size mismatch"] == [f"{marne}IR.bmp", f"{marne}Vis.bmp"]  # 620x460 vs 450
+    assert set(kinds) == {"outside dataset", "size mismatch"}  # README.md, PAIRS.tsv, MANIFEST
 
 
 def test_copy_of_subset_under_another_root_name(tmp_path):
