@@ -29,7 +29,7 @@ from ivifdata.folderlock import FolderLocked, locked
 from ivifdata.pairsets import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
 from ivifdata.progress import Progress
-from ivifdata.recipe import Recipe, RecipeError
+from ivifdata.recipe import Recipe, RecipeError, pairs_per_epoch_problem
 from ivifdata.shardformat import (
     BANK_KEY,
     BANK_SHARD,
@@ -127,6 +127,9 @@ def plan_build(recipe: Recipe, workers: int = 1) -> Plan:
 
 
 def _check_pairing(recipe: Recipe, n: int) -> EpochSampler:
+    problem = pairs_per_epoch_problem(recipe["pairing"], n)
+    if problem:
+        raise RecipeError([problem], recipe.source)
     try:
         return EpochSampler(
             n=n,
@@ -458,12 +461,12 @@ def _build_locked(
     clock = time.perf_counter()
     try:
         selections, examined = _select(plan, work / "stage", workers, progress)
+        n = len(selections[0])
+        sampler = _check_pairing(recipe, n)  # N known only now with subset.n: all
     except RecipeError:
         shutil.rmtree(work, ignore_errors=True)
         raise
     timings["patches_s"] = time.perf_counter() - clock
-    n = len(selections[0])
-    sampler = _check_pairing(recipe, n)
     clock = time.perf_counter()
     entries = _write_bank(plan, selections, outdir, progress)
     index = index_document(f"{recipe['name']}-patches", entries, _bank_info(plan, sampler))

@@ -80,6 +80,10 @@ PAIR_SETS: dict[str, PairSet] = {
     )
 }
 
+#: Most pairs an epoch may ask for: epoch positions, pair numbers and the loader's batch
+#: positions are int64, and a pair set is a permutation of at most 2**62 numbers.
+MAX_PAIRS_PER_EPOCH = 2**62
+
 #: over-ask rule name -> description (see the module docstring).
 OVERASK_RULES = {
     "repeat": "the epoch is several passes, each a fresh permutation of the whole set",
@@ -108,8 +112,10 @@ class EpochSampler:
             raise ValueError(f"unknown over-ask rule {self.overask!r}")
         if self.set_size < 1:
             raise ValueError(f"{self.mode} pairing of {self.n} patches gives no pair")
-        if self.pairs_per_epoch < 1:
-            raise ValueError("pairs_per_epoch must be >= 1")
+        if not 1 <= self.pairs_per_epoch <= MAX_PAIRS_PER_EPOCH:
+            raise ValueError(f"pairs_per_epoch must be in [1, 2**62], got {self.pairs_per_epoch}")
+        if self.set_size > MAX_PAIRS_PER_EPOCH:
+            raise ValueError(f"{self.mode} pairing of {self.n} patches gives more than 2**62 pairs")
 
     @property
     def pair_set(self) -> PairSet:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from ivifdata.imageio import GRAY_RULES
-from ivifdata.pairsets import OVERASK_RULES, PAIR_SETS
+from ivifdata.pairsets import MAX_PAIRS_PER_EPOCH, OVERASK_RULES, PAIR_SETS
 
 #: Sentinel for keys without a default.
 REQUIRED = object()
@@ -31,6 +32,15 @@ PACKAGE_PREFIX = "package:"
 
 #: Gray conversions a recipe may name (key ``gray``): the rules of ``ivifdata.imageio``.
 GRAY_CONVERSIONS = tuple(GRAY_RULES)
+
+#: Largest integer any key may hold (int64), unless its own maximum is lower.
+INT64_MAX = 2**63 - 1
+
+#: Largest N: the N**2 pairs of arbitrary pairing must stay within 2**62 (see pairsets).
+MAX_N = 2**31
+
+#: Largest possible standard deviation of gray levels 0-255 (half the values 0, half 255).
+MAX_STD = 127.5
 
 #: Default pairs-per-epoch ratio r (pairs = r * N) per pairing mode, as in the paper.
 DEFAULT_RATIO = {"strict": 1.0, "unpaired": 100.0, "arbitrary": 100.0}
@@ -70,6 +80,11 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def _bound(value: float) -> str:
+    """A limit as written in messages: integers in full with thousands separators."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 @dataclass(frozen=True)
 class Field:
     """One recipe key: its type name (in :data:`TYPES`), default, and value constraints."""
@@ -91,11 +106,15 @@ class Field:
             return f"must be {wording}, got {type(value).__name__} {value!r}"
         if self.choices is not None and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}; got {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, got {value!r}"
+        if _is_int(value) and abs(value) > INT64_MAX:
+            return f"must fit a 64-bit integer (|value| <= 2**63 - 1), got {value}"
         if _is_number(value):
             if self.minimum is not None and value < self.minimum:
-                return f"must be >= {self.minimum:g}, got {value!r}"
+                return f"must be >= {_bound(self.minimum)}, got {value!r}"
             if self.maximum is not None and value > self.maximum:
-                return f"must be <= {self.maximum:g}, got {value!r}"
+                return f"must be <= {_bound(self.maximum)}, got {value!r}"
         return None
 
 
@@ -117,16 +136,20 @@ SCHEMA: dict[str, Any] = {
     "patch": {
         "size": Field("int", 128, minimum=8, maximum=4096, doc="patch side (pixels)"),
         "stride": Field("int", 128, minimum=1, doc="grid step between patches (pixels)"),
-        "min_std": Field("number", 0.0, minimum=0.0, doc="flat-patch filter, gray levels 0-255"),
+        "min_std": Field(
+            "number", 0.0, minimum=0.0, maximum=MAX_STD, doc="flat-patch filter, gray levels 0-255"
+        ),
     },
     "subset": {
-        "n": Field("n", minimum=1, doc='patches in the bank (N), or "all"'),
+        "n": Field("n", minimum=1, maximum=MAX_N, doc='patches in the bank (N), or "all"'),
         "seed": Field("int", 0, minimum=0, doc="seed of the subset draw"),
     },
     "pairing": {
         "mode": Field("str", choices=tuple(PAIR_SETS), doc="strict, unpaired or arbitrary"),
         "ratio": Field("number", None, nullable=True, minimum=1e-9, doc="pairs per epoch / N"),
-        "pairs_per_epoch": Field("int", None, nullable=True, minimum=1, doc="absolute count"),
+        "pairs_per_epoch": Field(
+            "int", None, nullable=True, minimum=1, maximum=MAX_PAIRS_PER_EPOCH, doc="absolute count"
+        ),
         "epochs": Field("int", 100, minimum=1, doc="epochs the sampler serves"),
         "seed": Field("int", 0, minimum=0, doc="seed of the pair sampler"),
         "overask": Field("str", "repeat", choices=tuple(OVERASK_RULES), doc="over-ask rule"),
@@ -235,6 +258,10 @@ def _cross_checks(r: dict[str, Any]) -> list[str]:
         )
     if pairing["mode"] == "unpaired" and r["subset"]["n"] == 1:
         problems.append("subset.n: unpaired pairing needs at least 2 patches (i != j)")
+    if _is_int(r["subset"]["n"]):
+        problem = pairs_per_epoch_problem(pairing, r["subset"]["n"])
+        if problem:
+            problems.append(problem)
     patch = r["patch"]
     if _is_int(patch["stride"]) and _is_int(patch["size"]) and patch["stride"] > patch["size"]:
         problems.append(
@@ -242,6 +269,27 @@ def _cross_checks(r: dict[str, Any]) -> list[str]:
             "(pixels between patches would never be used)"
         )
     return problems
+
+
+def pairs_per_epoch(pairing: dict[str, Any], n: int) -> int:
+    """Pairs an epoch of the ``pairing`` section asks for with ``n`` patches: absolute, or
+    ``max(1, round(ratio * n))``."""
+    if pairing["pairs_per_epoch"] is not None:
+        return int(pairing["pairs_per_epoch"])
+    ratio = pairing["ratio"] if pairing["ratio"] is not None else DEFAULT_RATIO[pairing["mode"]]
+    return max(1, round(ratio * n))
+
+
+def pairs_per_epoch_problem(pairing: dict[str, Any], n: int) -> str | None:
+    """The ``pairing.ratio: ...`` problem when ``n`` patches make an epoch of more than 2**62
+    pairs (positions the sampler and the loader index as int64), else None."""
+    pairs = pairs_per_epoch(pairing, n)
+    if pairs <= MAX_PAIRS_PER_EPOCH:
+        return None
+    return (
+        f"pairing.ratio: {pairing['ratio']!r} x N = {n} asks for {pairs:.3g} pairs per epoch; "
+        "at most 2**62 (int64 positions)"
+    )
 
 
 @dataclass(frozen=True)
@@ -278,11 +326,7 @@ class Recipe:
 
     def pairs_per_epoch(self, n: int) -> int:
         """Pairs an epoch asks for with ``n`` patches: absolute, or ``round(ratio * n)``."""
-        pairing = self.data["pairing"]
-        if pairing["pairs_per_epoch"] is not None:
-            return int(pairing["pairs_per_epoch"])
-        ratio = pairing["ratio"] if pairing["ratio"] is not None else DEFAULT_RATIO[pairing["mode"]]
-        return max(1, round(ratio * n))
+        return pairs_per_epoch(self.data["pairing"], n)
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the resolved recipe (paths as written)."""

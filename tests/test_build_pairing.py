@@ -119,3 +119,12 @@ def test_pair_set_sizes_and_bad_settings():
         EpochSampler(n=1, mode="unpaired", pairs_per_epoch=1, seed=0)
     with pytest.raises(IndexError):
         EpochSampler(n=4, mode="strict", pairs_per_epoch=4, seed=0).pairs(0, 0, 5)
+
+
+def test_sampler_refuses_epochs_it_cannot_index():
+    """Issue 14 item 8: positions are int64 and a pass is a permutation of <= 2**62 numbers."""
+    assert EpochSampler(2**31, "arbitrary", 2**62, 0).epoch_length == 2**62
+    with pytest.raises(ValueError, match=r"pairs_per_epoch must be in \[1, 2\*\*62\]"):
+        EpochSampler(4, "arbitrary", 2**62 + 1, 0)
+    with pytest.raises(ValueError, match="more than 2\\*\\*62 pairs"):
+        EpochSampler(2**31 + 1, "arbitrary", 10, 0)

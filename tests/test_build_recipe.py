@@ -65,6 +65,46 @@ def test_static_errors_name_the_key(edit, key, words):
         assert words in text
 
 
+@pytest.mark.parametrize(
+    ("override", "key", "words"),
+    [
+        ("pairing.ratio=.inf", "pairing.ratio", "must be a finite number, got inf"),
+        ("pairing.ratio=-.inf", "pairing.ratio", "must be a finite number, got -inf"),
+        ("pairing.ratio=.nan", "pairing.ratio", "must be a finite number, got nan"),
+        ("pairing.ratio=1.0e+300", "pairing.ratio", "pairs per epoch; at most 2**62"),
+        ("patch.min_std=.nan", "patch.min_std", "must be a finite number, got nan"),
+        ("patch.min_std=128", "patch.min_std", "<= 127.5"),
+        (
+            "pairing.pairs_per_epoch=9223372036854775807",
+            "pairing.pairs_per_epoch",
+            "<= 4,611,686,018,427,387,904",
+        ),
+        ("pairing.seed=9223372036854775808", "pairing.seed", "must fit a 64-bit integer"),
+        ("subset.n=4294967296", "subset.n", "<= 2,147,483,648"),
+    ],
+)
+def test_numbers_are_bounded_and_named_by_key(override, key, words):
+    """Issue 14 item 8: non-finite or out-of-range numbers are refused up front, by key."""
+    overrides = [override] if "pairs_per_epoch" not in override else [override, "pairing.ratio="]
+    with pytest.raises(RecipeError) as info:
+        load_recipe(SAMPLE, overrides)
+    assert [p.split(":")[0] for p in info.value.problems] == [key]
+    assert words in info.value.problems[0], info.value.problems
+
+
+def test_ratio_bound_is_checked_when_n_is_all(tmp_path):
+    """With ``subset.n: all`` N is known after the draw: the build stops there, naming the key,
+    and leaves no output folder (a ratio of 1e300 once built but could not be indexed)."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["build", str(SAMPLE), "-o", str(out), "--set", "subset.n=all"]
+        + ["--set", "pairing.ratio=1.0e+300"],
+    )
+    assert result.exit_code == 2 and "pairing.ratio: 1e+300 x N = 140" in result.output
+    assert not out.exists()
+
+
 def test_strict_across_datasets_is_rejected():
     data = _sample()
     data["pairing"]["mode"] = "strict"
