@@ -29,12 +29,23 @@ def _fail(message: str, code: int = 2) -> None:
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key."
 )
 @click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder holding the dataset roots (recipe key data_dir; relative to the current "
+    "directory). The one override the shipped recipes need.",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Exit 1 when a selected source image was skipped (the build is still written).",
 )
 def build_command(
-    recipe_path: Path, outdir: Path, workers: int, overrides: tuple[str, ...], strict: bool
+    recipe_path: Path,
+    outdir: Path,
+    workers: int,
+    overrides: tuple[str, ...],
+    data_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build).
 
@@ -50,7 +61,7 @@ def build_command(
 
     progress = Reporter()
     try:
-        recipe = load_recipe(recipe_path, overrides)
+        recipe = load_recipe(recipe_path, overrides, data_dir)
         outcome = build(recipe, outdir, workers=workers, progress=progress)
     except RecipeError as exc:
         _fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))

@@ -162,8 +162,10 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
-#: Keys holding paths; values given by ``--set`` are resolved against the current directory.
-PATH_KEYS = ("data_dir", "ir.root", "vis.root", "ir.list", "vis.list")
+#: Keys whose relative paths the recipe file gives relative to its own folder; given on the
+#: command line (``--set``, ``--data-dir``) they are relative to the current directory. The
+#: source roots (``ir.root``, ``vis.root``) are relative to ``data_dir`` wherever they are set.
+PATH_KEYS = ("data_dir", "ir.list", "vis.list")
 
 
 def _walk(schema: dict[str, Any], data: Any, prefix: str, problems: list[str]) -> dict[str, Any]:
@@ -292,6 +294,30 @@ def pairs_per_epoch_problem(pairing: dict[str, Any], n: int) -> str | None:
     )
 
 
+def _match_ignoring_case(base: Path, rel: str) -> list[Path]:
+    """Existing paths below ``base`` whose components equal those of ``rel`` ignoring case."""
+    found = [base]
+    for part in Path(rel).parts:
+        if part in (".", ".."):
+            found = [folder / part for folder in found]
+            continue
+        found = [
+            child
+            for folder in found
+            for child in _entries(folder)
+            if child.name.casefold() == part.casefold()
+        ]
+    return found
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder`` (none when it cannot be listed)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A validated recipe: ``data`` is the resolved mapping, ``base_dir`` the recipe's folder."""
@@ -321,8 +347,23 @@ class Recipe:
         return self.resolve_path(self.data["data_dir"]).resolve()
 
     def source_root(self, band: str) -> Path:
-        """The resolved root folder of source ``band`` (``ir`` or ``vis``)."""
-        return self.resolve_path(self.data[band]["root"], self.data_dir)
+        """The root folder of source ``band`` (``ir`` or ``vis``), relative to ``data_dir``.
+
+        A relative root that does not exist as written is looked up ignoring case below
+        ``data_dir`` (``MSRS`` finds ``msrs/``); several folders matching raise RecipeError.
+        """
+        value = self.data[band]["root"]
+        path = self.resolve_path(value, self.data_dir)
+        if path.exists() or value.startswith(PACKAGE_PREFIX) or Path(value).is_absolute():
+            return path
+        found = _match_ignoring_case(self.data_dir, value)
+        if len(found) > 1:
+            names = ", ".join(str(p.relative_to(self.data_dir)) for p in found)
+            raise RecipeError(
+                [f"{band}.root: {value!r} matches several folders ignoring case: {names}"],
+                self.source,
+            )
+        return found[0] if found else path
 
     def pairs_per_epoch(self, n: int) -> int:
         """Pairs an epoch asks for with ``n`` patches: absolute, or ``round(ratio * n)``."""
@@ -345,8 +386,14 @@ def validate(data: Any, base_dir: Path, source: str = "recipe") -> Recipe:
     return Recipe(resolved, base_dir, source)
 
 
-def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
-    """Read, override and validate the YAML recipe at ``path``."""
+def load_recipe(
+    path: str | Path, overrides: Iterable[str] = (), data_dir: str | Path | None = None
+) -> Recipe:
+    """Read, override and validate the YAML recipe at ``path``.
+
+    ``data_dir`` (``--data-dir``, relative to the current directory) replaces the recipe's
+    ``data_dir`` before the ``--set`` overrides are applied.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -359,5 +406,7 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     if data is None:
         data = {}
     if isinstance(data, dict):
+        if data_dir is not None:
+            data = {**data, "data_dir": str(Path(data_dir).expanduser().resolve())}
         data = apply_overrides(data, overrides)
     return validate(data, path.resolve().parent, str(path))

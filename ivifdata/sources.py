@@ -118,11 +118,16 @@ def _filter(
             continue
         kept = rows[_folded(rows[key]).isin({w.casefold() for w in wanted})]
         if kept.empty:
-            found = ", ".join(v or "(none)" for v in sorted(set(rows[key].astype(str))))
-            raise RecipeError(
-                [f"{band}.{key}: no {band} image has {key} in {wanted} (found: {found})"],
-                recipe.source,
-            )
+            found = sorted(set(rows[key].astype(str)))
+            problem = f"{band}.{key}: no {band} image has {key} in {wanted} (found: "
+            problem += ", ".join(v or "(none)" for v in found) + ")"
+            if is_joint(recipe) and any(found):
+                choice = next(v for v in found if v)
+                problem += (
+                    f"; to use another, set both sources (aligned pairs need one source): "
+                    f"--set ir.{key}={choice} --set vis.{key}={choice}"
+                )
+            raise RecipeError([problem], recipe.source)
         rows = kept
     if spec["match"] is not None:
         rows = rows[[fnmatchcase(p, spec["match"]) for p in rows[path_col]]]

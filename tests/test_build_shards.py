@@ -283,18 +283,18 @@ SHARED = REPO / ".." / "shared" / "data"
 @pytest.mark.shared
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_paper_recipes_build_on_the_shared_sample(tmp_path):
-    root = SHARED.resolve()  # --set paths are relative to the current folder: give them whole
-    mixed = [f"ir.root={root}/m3fd", f"vis.root={root}/msrs", "vis.split=test", "subset.n=40"]
-    build(load_recipe(REPO / "manifests" / "m3fd-ir-msrs-vis-aptp.yaml", mixed), tmp_path / "a")
+    root = SHARED.resolve()  # roots set by --set are relative to data_dir, as in the file
+    mixed = ["ir.root=m3fd", "vis.split=test", "subset.n=40"]  # MSRS matches msrs/
+    recipe = load_recipe(REPO / "manifests" / "m3fd-ir-msrs-vis-aptp.yaml", mixed, root)
+    build(recipe, tmp_path / "a")
     metas = [
         json.loads(s["json"])
         for s in wds.WebDataset(str(tmp_path / "a" / "patches-000000.tar"), shardshuffle=False)
     ]
     assert len(metas) == 40 and {m["ir"]["dataset"] for m in metas} == {"m3fd"}
     assert {m["vis"]["dataset"] for m in metas} == {"msrs"}
-    msrs = [f"ir.root={root}/msrs", f"vis.root={root}/msrs"]
-    strict = [*msrs, "ir.split=test", "vis.split=test"]
-    build(load_recipe(REPO / "manifests" / "msrs-sptp.yaml", strict), tmp_path / "s")
+    strict = ["ir.split=test", "vis.split=test"]
+    build(load_recipe(REPO / "manifests" / "msrs-sptp.yaml", strict, root), tmp_path / "s")
     index = json.loads((tmp_path / "s" / INDEX_FILE).read_text())["ivifdata"]
     assert index["n"] == 8 * 15 and index["pairing"]["mode"] == "strict"  # 8 pairs of 640x480
     problems, _ = verify(tmp_path / "s")
