@@ -10,12 +10,11 @@ import cv2
 import numpy as np
 from click.testing import CliRunner
 
-from ivifdata.build import INDEX_FILE, BankReader, build, sampler_from_index
+from ivifdata.build import build
 from ivifdata.cli import main
 from ivifdata.inspection import GAP, LABEL_LINE, tile_caption
-from ivifdata.loader import decode_png
 from ivifdata.recipe import load_recipe
-from ivifdata.tarshards import read_index
+from ivifdata.shardformat import BankReader, decode_png, read_bank_index, sampler_from_index
 
 SAMPLE = Path(__file__).resolve().parents[1] / "manifests" / "sample.yaml"
 
@@ -29,9 +28,9 @@ def test_contact_sheet_tiles_carry_band_dataset_and_path(tmp_path):
     )
     assert result.exit_code == 0, result.output
     sheet = cv2.imread(str(sheet_path), cv2.IMREAD_UNCHANGED)
-    index = read_index(out / INDEX_FILE)
+    index = read_bank_index(out)
     ir_idx, vis_idx = sampler_from_index(index).pairs(0, 0, 5)
-    reader = BankReader(out, index)
+    reader = BankReader(index)
     size, lines = 128, 3
     tile_h, tile_w = size + lines * LABEL_LINE, 2 * size + GAP
     assert sheet.shape == (2 * (tile_h + GAP) + GAP, 4 * (tile_w + 2 * GAP) + GAP)
