@@ -1,9 +1,11 @@
-"""Benchmark ``ivifdata <command> --help`` start-up against a bare interpreter.
+"""Benchmark ``<tool> <command> --help`` start-up (ivifdata, ivifmodels, ivifbench) against a
+bare interpreter.
 
 Times, in fresh interpreters and round-robin ``--repeat`` times (best kept, the machine may be
 shared): ``python -c pass`` (the baseline: interpreter start-up alone), ``python -c "import
-click"`` (the CLI framework), and ``python -m ivifdata.cli [COMMAND] --help`` for the group and
-every command. Prints seconds, the ratio to the baseline, and whether each is under the 0.5 s
+click"`` (the CLI framework), ``python -c "import torch"`` (what the ivifmodels commands no
+longer import for ``--help``), and ``python -m <tool>.cli [COMMAND] --help`` for each group and
+command. Prints seconds, the ratio to the baseline, and whether each is under the 0.5 s
 target of issue 9. Usage: ``python benchmarks/cli_help.py [--repeat R]``.
 """
 
@@ -15,7 +17,11 @@ import subprocess
 import sys
 import time
 
-COMMANDS = ["", "scan", "build", "verify", "inspect"]
+COMMANDS = {
+    "ivifdata": ["", "scan", "build", "verify", "inspect"],
+    "ivifmodels": ["", "fuse", "train"],
+    "ivifbench": ["", "metrics"],
+}
 TARGET_S = 0.5
 
 
@@ -33,16 +39,18 @@ def main() -> None:
     runs = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "import click": [sys.executable, "-c", "import click"],
+        "import torch": [sys.executable, "-c", "import torch"],
     }
-    for command in COMMANDS:
-        name = f"ivifdata {command} --help".replace("  ", " ")
-        runs[name] = [
-            sys.executable,
-            "-m",
-            "ivifdata.cli",
-            *([command] if command else []),
-            "--help",
-        ]
+    for tool, commands in COMMANDS.items():
+        for command in commands:
+            name = f"{tool} {command} --help".replace("  ", " ")
+            runs[name] = [
+                sys.executable,
+                "-m",
+                f"{tool}.cli",
+                *([command] if command else []),
+                "--help",
+            ]
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(args.repeat):
         for name, argv in runs.items():
