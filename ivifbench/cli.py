@@ -23,6 +23,7 @@ from ivifbench.computation import compute, resolve_metrics
 from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION, get_convention
 from ivifbench.errors import MetricInputError
 from ivifbench.registry import METRICS
+from ivifbench.splits import SplitError, available_splits, load_split
 
 #: Formats of ``report --format`` (``ivifbench.report.FORMAT_FILES``, which needs pandas; the
 #: commands import pandas only when they run, tests/test_startup.py).
@@ -189,6 +190,13 @@ DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
     help="Value cache (SQLite) [default: $IVIFBENCH_CACHE or ~/.cache/ivifbench/values.sqlite].",
 )
 @click.option("--no-cache", is_flag=True, help="Compute everything; read and write no cache.")
+@click.option(
+    "--split",
+    "split_name",
+    default=None,
+    help=f"Evaluate only the images of a test split: {', '.join(available_splits())}, or a "
+    "file of stems; images it lists that are missing are problems.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any problem was found.")
 def eval_command(
     results: Path,
@@ -202,6 +210,7 @@ def eval_command(
     problems_file: Path | None,
     cache_file: Path | None,
     no_cache: bool,
+    split_name: str | None,
     strict: bool,
 ) -> None:
     """Evaluate every method folder RESULTS/<method>/ against the IR and VIS sources.
@@ -221,6 +230,10 @@ def eval_command(
         fail("--cache and --no-cache exclude each other")
     problems_path = problems_file or problems_path_for(output)
     try:
+        split = None if split_name is None else load_split(split_name)
+    except SplitError as exc:
+        fail(f"--split: {exc}")
+    try:
         summary = run_eval(
             results,
             ir_dir,
@@ -234,6 +247,7 @@ def eval_command(
             cache_path=None if no_cache else cache_file or default_cache_path(),
             problems_path=problems_path,
             progress=sys.stderr.isatty(),
+            split=split,
         )
     except TableMismatchError as exc:
         fail(f"{output}: {exc}")

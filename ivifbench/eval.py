@@ -2,7 +2,8 @@
 
 The table has one row per (dataset, method, image): the identifying columns, one column per
 metric (values exactly as :func:`ivifbench.compute` returns them, written with 17 significant
-digits), the convention, the tool version and the three files (relative to the table's folder).
+digits), the convention, the tool version, the test split ('' for none) and the three files
+(relative to the table's folder).
 Values are reused from a :class:`~ivifbench.cache.ValueCache` keyed by content hashes; only
 what is missing is computed, in worker processes.
 
@@ -32,12 +33,13 @@ from ivifbench.cache import ValueCache, result_key
 from ivifbench.computation import compute
 from ivifbench.errors import MetricInputError
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
+from ivifbench.splits import Split
 from ivifdata.imageio import ImageReadError, read_image
 
 #: Leading columns of the per-image table.
 ID_COLUMNS = ("dataset", "method", "image")
 #: Trailing columns of the per-image table (after the metric columns).
-META_COLUMNS = ("convention", "version", "fused_file", "ir_file", "vis_file")
+META_COLUMNS = ("convention", "version", "split", "fused_file", "ir_file", "vis_file")
 #: Cache commits happen after this many jobs (and at the end), so an interrupted run keeps
 #: most of its work without paying a commit per image.
 COMMIT_EVERY = 32
@@ -90,6 +92,8 @@ class EvalSummary:
     rows: int
     seconds: float
     problems: list[Problem] = field(default_factory=list)
+    split: str = ""
+    outside_split: int = 0
 
     @property
     def failures(self) -> list[Problem]:
@@ -205,6 +209,7 @@ def build_rows(
         record.update(
             convention=convention,
             version=version,
+            split=plan.split,
             fused_file=_relative(triple.fused, table_dir),
             ir_file=_relative(triple.ir, table_dir),
             vis_file=_relative(triple.vis, table_dir),
@@ -217,9 +222,12 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read a per-image table written by eval: text columns as str, metrics as float64.
 
     Metric cells are parsed with Python's ``float`` (exact round trip of the 17 written digits;
-    an empty cell is NaN). Raises ValueError naming the file, column and row of a bad cell.
+    an empty cell is NaN). Tables written before the ``split`` column existed get it empty.
+    Raises ValueError naming the file, column and row of a bad cell.
     """
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "split" not in table.columns and "version" in table.columns:
+        table.insert(table.columns.get_loc("version") + 1, "split", "")
     for column in table_metrics(table):
         values = np.empty(len(table))
         for row, text in enumerate(table[column]):
@@ -255,6 +263,19 @@ def check_compatible(existing: pd.DataFrame, convention: str, metrics: Sequence[
         raise TableMismatchError(
             f"has metrics {','.join(table_metrics(existing))}, this run computes "
             f"{','.join(metrics)}; pass the same --metrics or write to another file"
+        )
+
+
+def check_split(existing: pd.DataFrame, dataset: str, methods: Iterable[str], split: str) -> None:
+    """Raise :class:`TableMismatchError` when rows of ``dataset`` that this run keeps (other
+    methods) were evaluated on another split: one dataset's rows share one split."""
+    kept = existing[(existing["dataset"] == dataset) & ~existing["method"].isin(list(methods))]
+    other = sorted(set(kept["split"]) - {split})
+    if other:
+        shown = ", ".join(repr(o) if o else "no split" for o in other)
+        raise TableMismatchError(
+            f"holds {dataset} rows evaluated with {shown}, this run uses "
+            f"{repr(split) if split else 'no split'}; write to another file"
         )
 
 
@@ -383,19 +404,22 @@ def run_eval(
     cache_path: Path | None = None,
     problems_path: Path | None = None,
     progress: bool = True,
+    split: Split | None = None,
 ) -> EvalSummary:
     """Evaluate every method folder of ``results_dir`` and write/extend the table ``output``.
 
-    ``cache_path=None`` disables reuse across runs. The problems report goes to
-    ``problems_path`` (default :func:`problems_path_for`). Raises ValueError for an unusable
-    layout and :class:`TableMismatchError` for an incompatible existing ``output`` (both before
-    anything is computed).
+    ``split`` restricts the evaluation to the images it lists and reports those missing
+    (:func:`~ivifbench.matching.plan_evaluation`). ``cache_path=None`` disables reuse across
+    runs. The problems report goes to ``problems_path`` (default :func:`problems_path_for`).
+    Raises ValueError for an unusable layout and :class:`TableMismatchError` for an incompatible
+    existing ``output`` (both before anything is computed).
     """
     start = time.perf_counter()
-    plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset)
+    plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset, split)
     existing = read_existing_table(output)
     if existing is not None:  # refused before any work; checked again under the lock
         check_compatible(existing, convention, metrics)
+        check_split(existing, dataset, plan.methods, plan.split)
 
     problems = list(plan.problems)
     with ValueCache(cache_path) as cache:
@@ -444,6 +468,7 @@ def run_eval(
         existing = read_existing_table(output)  # as other runs may have left it meanwhile
         if existing is not None:
             check_compatible(existing, convention, metrics)
+            check_split(existing, dataset, plan.methods, plan.split)
             table, kept = merge_into(existing, new, dataset, plan.methods)
         merged_problems = merge_problems(problems_path, problem_table, dataset, plan.methods)
         write_csv_atomic(table, output)
@@ -459,6 +484,8 @@ def run_eval(
         rows=len(table),
         seconds=time.perf_counter() - start,
         problems=problems,
+        split=plan.split,
+        outside_split=plan.outside_split,
     )
 
 
@@ -471,6 +498,12 @@ def format_summary(summary: EvalSummary, output: Path, problems_path: Path, show
         f"wrote {output} ({summary.rows} rows"
         + (f", {summary.kept_rows} kept from earlier runs)" if summary.kept_rows else ")"),
     ]
+    if summary.split:
+        missing = sum(p.kind == "missing_split" for p in summary.problems)
+        lines.append(
+            f"split {summary.split}: {summary.pairs} of its images present, {missing} missing; "
+            f"{summary.outside_split} source pair(s) outside the split not evaluated"
+        )
     if not summary.problems:
         lines.append("problems: none")
         return "\n".join(lines)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivifbench.splits import Split
+
 #: File extensions read as images (lower case).
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
@@ -20,6 +22,7 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 PROBLEM_KINDS: dict[str, str] = {
     "missing_fused": "a source pair has no fused image in the method's folder",
     "missing_source": "an image has an IR but no VIS source, or the reverse",
+    "missing_split": "an image of the --split has no IR/VIS source pair",
     "extra_file": "a file that matches no source pair, or is not an image",
     "duplicate_stem": "two images in one folder share a stem; none of them is used",
     "unreadable": "a file could not be decoded as an image",
@@ -61,13 +64,19 @@ class Triple:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one eval run will evaluate, and the problems found while matching."""
+    """What one eval run will evaluate, and the problems found while matching.
+
+    ``split``: name of the split the pairs were restricted to ('' for none);
+    ``outside_split``: source pairs left out because the split does not list them.
+    """
 
     dataset: str
     methods: tuple[str, ...]
     pairs: int
     triples: tuple[Triple, ...]
     problems: tuple[Problem, ...]
+    split: str = ""
+    outside_split: int = 0
 
 
 def index_images(folder: Path, dataset: str, method: str) -> tuple[dict[str, Path], list[Problem]]:
@@ -120,9 +129,15 @@ def match_sources(
 
 
 def match_method(
-    method_dir: Path, pairs: dict[str, tuple[Path, Path]], dataset: str
+    method_dir: Path,
+    pairs: dict[str, tuple[Path, Path]],
+    dataset: str,
+    ignored: frozenset[str] = frozenset(),
 ) -> tuple[list[Triple], list[Problem]]:
-    """Triples of one method folder; missing and unmatched fused images are problems."""
+    """Triples of one method folder; missing and unmatched fused images are problems.
+
+    Fused images whose stem is in ``ignored`` (source pairs outside the split) are skipped.
+    """
     method = method_dir.name
     fused_index, problems = index_images(method_dir, dataset, method)
     duplicated = {p.image for p in problems if p.kind == "duplicate_stem"}
@@ -134,7 +149,7 @@ def match_method(
             expected = str(method_dir / f"{stem}.*")
             detail = "no fused image with this stem"
             problems.append(Problem(dataset, method, stem, expected, "missing_fused", detail))
-    for stem in sorted(fused_index.keys() - pairs.keys()):
+    for stem in sorted(fused_index.keys() - pairs.keys() - ignored):
         detail = "no IR/VIS source pair with this stem"
         problems.append(
             Problem(dataset, method, stem, str(fused_index[stem]), "extra_file", detail)
@@ -142,17 +157,51 @@ def match_method(
     return triples, problems
 
 
-def plan_evaluation(results_dir: Path, ir_dir: Path, vis_dir: Path, dataset: str) -> Plan:
+def restrict_to_split(
+    pairs: dict[str, tuple[Path, Path]], split: Split, dataset: str, ir_dir: Path
+) -> tuple[dict[str, tuple[Path, Path]], frozenset[str], list[Problem]]:
+    """Keep the pairs the split lists, in split order: (pairs, stems left out, problems).
+
+    Every stem of the split without a source pair is a ``missing_split`` problem.
+    """
+    problems = [
+        Problem(
+            dataset,
+            "",
+            stem,
+            str(ir_dir / f"{stem}.*"),
+            "missing_split",
+            f"listed in split {split.name} but no IR/VIS pair has this stem",
+        )
+        for stem in split.stems
+        if stem not in pairs
+    ]
+    kept = {stem: pairs[stem] for stem in split.stems if stem in pairs}
+    return kept, frozenset(pairs.keys() - kept.keys()), problems
+
+
+def plan_evaluation(
+    results_dir: Path, ir_dir: Path, vis_dir: Path, dataset: str, split: Split | None = None
+) -> Plan:
     """Match every method folder of ``results_dir`` against the sources.
 
-    Files directly in ``results_dir`` are reported as extra files; sub-folders that are the IR or
-    VIS folder themselves are skipped. Raises ValueError when there is no method folder or no
-    source pair (nothing could be evaluated).
+    With a ``split``, only the source pairs it lists are evaluated; its stems without a pair are
+    ``missing_split`` problems. Files directly in ``results_dir`` are reported as extra files;
+    sub-folders that are the IR or VIS folder themselves are skipped. Raises ValueError when there
+    is no method folder or no source pair (of the split) (nothing could be evaluated).
     """
     sources = {ir_dir.resolve(), vis_dir.resolve()}
     pairs, problems = match_sources(ir_dir, vis_dir, dataset)
     if not pairs:
         raise ValueError(f"no IR/VIS pair shares a file stem in {ir_dir} and {vis_dir}")
+    outside: frozenset[str] = frozenset()
+    if split is not None:
+        pairs, outside, split_problems = restrict_to_split(pairs, split, dataset, ir_dir)
+        problems += split_problems
+        if not pairs:
+            raise ValueError(
+                f"no image of split {split.name} has an IR/VIS pair in {ir_dir} and {vis_dir}"
+            )
     method_dirs = []
     for entry in sorted(results_dir.iterdir()):
         if entry.name.startswith(".") or entry.resolve() in sources:
@@ -166,7 +215,7 @@ def plan_evaluation(results_dir: Path, ir_dir: Path, vis_dir: Path, dataset: str
         raise ValueError(f"{results_dir} has no method folder (expected RESULTS/<method>/)")
     triples: list[Triple] = []
     for method_dir in method_dirs:
-        method_triples, method_problems = match_method(method_dir, pairs, dataset)
+        method_triples, method_problems = match_method(method_dir, pairs, dataset, outside)
         triples += method_triples
         problems += method_problems
     return Plan(
@@ -175,4 +224,6 @@ def plan_evaluation(results_dir: Path, ir_dir: Path, vis_dir: Path, dataset: str
         pairs=len(pairs),
         triples=tuple(triples),
         problems=tuple(problems),
+        split=split.name if split is not None else "",
+        outside_split=len(outside),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,8 @@ class Summary:
 
     ``stats``: index (dataset, method), columns (metric, stat) with stat in mean, std, count.
     ``images``: images per (dataset, method). ``marks``: same index, one column per metric,
-    values ``"best"``, ``"second"`` or ``""``.
+    values ``"best"``, ``"second"`` or ``""``. ``splits``: dataset -> test split names of its
+    rows (``eval --split``), empty when none was given.
     """
 
     convention: str
@@ -81,6 +82,7 @@ class Summary:
     marks: pd.DataFrame
     decimals: int
     sources: tuple[str, ...]
+    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def metric_spec(name: str, convention: str) -> MetricSpec:
@@ -237,7 +239,26 @@ def summarise(
         marks=mark_table(stats, specs, decimals),
         decimals=decimals,
         sources=tuple(sources),
+        splits=table_splits(chosen),
     )
+
+
+def table_splits(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Dataset -> sorted non-empty split names of its rows (datasets without a split left out)."""
+    splits = {}
+    for dataset, names in table.groupby("dataset", sort=False)["split"]:
+        named = tuple(sorted(set(names) - {""}))
+        if named:
+            splits[str(dataset)] = named
+    return splits
+
+
+def split_note(summary: Summary) -> str:
+    """'Test splits: msrs msrs-test, tno tno-42.' (``eval --split``); '' when none was given."""
+    if not summary.splits:
+        return ""
+    parts = ", ".join(f"{d} {'+'.join(names)}" for d, names in summary.splits.items())
+    return f"Test split{'s' if len(summary.splits) > 1 else ''}: {parts}."
 
 
 def format_number(value: float, decimals: int, minus: str = "-") -> str:
@@ -327,7 +348,8 @@ def latex_caption(summary: Summary) -> str:
         rf"\texttt{{{latex_escape(summary.convention)}}}"
         + (f"; {latex_unit(units)}" if units else "")
         + f"; {latex_escape(image_count_note(summary))}. "
-        r"$\uparrow$/$\downarrow$: higher/lower is better; best in \textbf{bold}, second "
+        + (f"{latex_escape(split_note(summary))} " if summary.splits else "")
+        + r"$\uparrow$/$\downarrow$: higher/lower is better; best in \textbf{bold}, second "
         r"\underline{underlined} (per dataset)."
     )
 
@@ -417,6 +439,8 @@ def render_markdown(summary: Summary) -> str:
     for (dataset, method), row in frame.iterrows():
         cells = [markdown_escape(str(dataset)), markdown_escape(str(method)), *row]
         lines.append("| " + " | ".join(cells) + " |")
+    if summary.splits:
+        lines += ["", markdown_escape(split_note(summary))]
     return "\n".join(lines) + "\n"
 
 
@@ -471,6 +495,7 @@ def sidecar(summary: Summary) -> dict[str, object]:
             for dataset in blocks
         },
         "nan_values_left_out": nan_values,
+        "splits": {dataset: list(names) for dataset, names in summary.splits.items()},
         "marks": marks,
         "sources": list(summary.sources),
     }
