@@ -1,0 +1,129 @@
+"""Standard test splits: the shipped lists, ``eval --split`` and the split in the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from evaldata import EVAL_DATA, copy_eval_data, dataset_dirs, evaluate
+
+from ivifbench.cli import main
+from ivifbench.eval import read_table
+from ivifbench.splits import SPLITS_DIR, SplitError, available_splits, load_split, parse_split
+
+DEMO_SPLIT = Path(__file__).resolve().parent / "data" / "splits" / "msrs-demo.txt"
+
+
+def test_shipped_splits_have_their_published_sizes_and_provenance() -> None:
+    sizes = {"tno-25": 25, "tno-42": 42, "roadscene-50": 50, "vifb-21": 21}
+    assert available_splits() == sorted(sizes)
+    readme = (SPLITS_DIR / "README.md").read_text()
+    for name, size in sizes.items():
+        split = load_split(name)
+        assert split.name == name and len(split.stems) == size
+        assert f"`{name}` | {size} |" in readme
+    assert load_split("tno-42").stems[:3] == ("01", "02", "03")
+    assert load_split("roadscene-50").stems[-1] == "FLIR_video_02829"
+    assert "carLight" in load_split("vifb-21").stems
+
+
+def test_split_files_are_parsed_and_checked(tmp_path: Path) -> None:
+    assert parse_split("# c\n\na\n b \n", "x").stems == ("a", "b")
+    with pytest.raises(SplitError, match="lists no image"):
+        parse_split("# only a comment\n", "x")
+    with pytest.raises(SplitError, match="a more than once"):
+        parse_split("a\nb\na\n", "x")
+    with pytest.raises(SplitError, match="neither a shipped split"):
+        load_split("msrs-test")
+    assert load_split(str(DEMO_SPLIT)).name == "msrs-demo"
+
+
+def cli_eval(results: Path, ir: Path, vis: Path, out: Path, *extra: str):
+    args = ["eval", str(results), "--ir", str(ir), "--vis", str(vis), "-o", str(out)]
+    return CliRunner().invoke(main, [*args, "--workers", "1", "--no-cache", *extra])
+
+
+def test_missing_split_images_are_reported_and_fail_strict(tmp_path: Path) -> None:
+    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+    out = tmp_path / "per_image.csv"
+    relaxed = cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT))
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "split msrs-demo: 2 of its images present, 1 missing" in relaxed.output
+    problems = pd.read_csv(tmp_path / "per_image.problems.csv", dtype=str, keep_default_na=False)
+    missing = problems[problems["kind"] == "missing_split"]
+    assert list(missing["image"]) == ["00020N"] and "msrs-demo" in missing["detail"].iloc[0]
+    table = read_table(out)
+    assert set(table["split"]) == {"msrs-demo"} and len(table) == 10
+    strict = cli_eval(
+        results, ir, vis, tmp_path / "strict.csv", "--split", str(DEMO_SPLIT), "--strict"
+    )
+    assert strict.exit_code == 1 and (tmp_path / "strict.csv").exists()
+
+
+def test_split_restricts_the_evaluation_without_extra_file_problems(tmp_path: Path) -> None:
+    split = tmp_path / "one.txt"
+    split.write_text("00055D\n")
+    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+    result = cli_eval(results, ir, vis, tmp_path / "o.csv", "--split", str(split), "--strict")
+    assert result.exit_code == 0, result.output
+    assert "1 source pair(s) outside the split not evaluated" in result.output
+    assert set(read_table(tmp_path / "o.csv")["image"]) == {"00055D"}
+
+
+def test_split_usage_errors_exit_2(tmp_path: Path) -> None:
+    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+    unknown = cli_eval(results, ir, vis, tmp_path / "a.csv", "--split", "msrs-test")
+    assert unknown.exit_code == 2 and "error: --split:" in unknown.output
+    none_present = tmp_path / "none.txt"
+    none_present.write_text("99999X\n")
+    empty = cli_eval(results, ir, vis, tmp_path / "b.csv", "--split", str(none_present))
+    assert empty.exit_code == 2 and "no image of split none" in empty.output
+    assert "Traceback" not in unknown.output + empty.output
+    assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()
+
+
+def test_rows_of_one_dataset_share_one_split(tmp_path: Path) -> None:
+    data = copy_eval_data(tmp_path / "data")
+    results, ir, vis = dataset_dirs(data, "msrs")
+    out = tmp_path / "per_image.csv"
+    first = cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT), "--dataset", "msrs")
+    assert first.exit_code == 0
+    only_gan = tmp_path / "only_gan"
+    (only_gan / "GAN").mkdir(parents=True)
+    for f in (results / "GAN").iterdir():
+        (only_gan / "GAN" / f.name).write_bytes(f.read_bytes())
+    before = out.read_text()
+    other = cli_eval(only_gan, ir, vis, out, "--dataset", "msrs")
+    assert other.exit_code == 2 and "evaluated with 'msrs-demo'" in other.output
+    assert out.read_text() == before
+    same = cli_eval(only_gan, ir, vis, out, "--dataset", "msrs", "--split", str(DEMO_SPLIT))
+    assert same.exit_code == 0, same.output
+
+
+def test_tables_without_split_column_still_read(tmp_path: Path) -> None:
+    out = tmp_path / "old.csv"
+    evaluate(EVAL_DATA, "roadscene", out)
+    old = pd.read_csv(out, dtype=str, keep_default_na=False).drop(columns=["split"])
+    old.to_csv(out, index=False)
+    table = read_table(out)
+    assert list(table.columns).index("split") == list(table.columns).index("version") + 1
+    assert set(table["split"]) == {""}
+
+
+def test_report_states_the_split_under_the_table(tmp_path: Path) -> None:
+    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+    out = tmp_path / "per_image.csv"
+    cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT), "--dataset", "msrs")
+    r_results, r_ir, r_vis = dataset_dirs(EVAL_DATA, "roadscene")
+    cli_eval(r_results, r_ir, r_vis, out, "--dataset", "roadscene")
+    report = CliRunner().invoke(main, ["report", str(out), "-o", str(tmp_path / "r")])
+    assert report.exit_code == 0, report.output
+    markdown = (tmp_path / "r/summary.md").read_text().rstrip().splitlines()
+    assert markdown[-1] == "Test split: msrs msrs-demo."
+    assert markdown[-3].startswith("| all |")  # the line just under the table
+    assert "Test split: msrs msrs-demo." in (tmp_path / "r/summary.tex").read_text()
+    sidecar = json.loads((tmp_path / "r/summary.json").read_text())
+    assert sidecar["splits"] == {"msrs": ["msrs-demo"]}
