@@ -294,6 +294,27 @@ def eval_command(
     default=None,
     help="Image stems for the qualitative grids [default: the first image of each dataset].",
 )
+@click.option(
+    "--stats",
+    "with_stats",
+    is_flag=True,
+    help="Also write Friedman tests, average ranks, post-hoc comparisons, critical-difference "
+    "diagrams and cumulative distribution curves per metric.",
+)
+@click.option(
+    "--posthoc",
+    type=click.Choice(["nemenyi", "wilcoxon-holm"]),
+    default="nemenyi",
+    show_default=True,
+    help="Post-hoc pairwise test of --stats.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of --stats.",
+)
 def report_command(
     tables: tuple[Path, ...],
     outdir: Path,
@@ -304,6 +325,9 @@ def report_command(
     label: str,
     plots: bool,
     image_list: str | None,
+    with_stats: bool,
+    posthoc: str,
+    alpha: float,
 ) -> None:
     """Aggregate per-image tables into mean +- std per dataset and method, with the best value
     of each metric in bold and the second underlined (respecting its direction)."""
@@ -339,6 +363,14 @@ def report_command(
         written += write_plots(
             table, summary.metrics, methods, summary.convention, outdir, comma_list(image_list)
         )
+    if with_stats:
+        from ivifbench.plots import write_cdf_plots  # matplotlib, scipy: only when asked
+        from ivifbench.stats import write_stats
+
+        methods = list(summary.images.index.get_level_values("method").unique())
+        chosen = table[table["method"].isin(methods)]
+        written += write_stats(chosen, summary.metrics, methods, outdir, posthoc, alpha)
+        written += write_cdf_plots(chosen, summary.metrics, methods, summary.convention, outdir)
     click.echo(f"{image_count_note(summary)}; convention {summary.convention}")
     for path in written:
         click.echo(f"wrote {path}")

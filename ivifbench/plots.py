@@ -1,13 +1,16 @@
-"""``ivifbench report --plots``: box plots per metric and qualitative grids, as PNG.
+"""``ivifbench report --plots`` and ``--stats``: box plots and cumulative distributions per
+metric, qualitative grids, critical-difference diagrams, as PNG.
 
-Uses matplotlib's object-oriented API (``Figure`` + Agg canvas): no pyplot, no display, no
-global backend switch.
+Uses matplotlib's object-oriented API (``Figure`` + Agg canvas): no display, no global backend
+switch. Every PNG is written to a temporary file and renamed into place.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +18,9 @@ from matplotlib.figure import Figure
 
 from ivifbench.report import MetricSpec
 from ivifdata.imageio import ImageReadError, read_image
+
+if TYPE_CHECKING:
+    from ivifbench.stats import Comparison
 
 #: Resolution of the written PNGs (dots per inch).
 DPI = 120
@@ -29,6 +35,17 @@ GRID_COLUMNS = 5
 def safe_name(text: str) -> str:
     """``text`` with every character outside [A-Za-z0-9._-] replaced by '_' (for file names)."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+
+
+def save_png(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` to ``path`` (PNG, :data:`DPI`) through a temporary file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        figure.savefig(tmp, dpi=DPI, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -56,8 +73,74 @@ def box_plot(
     axes[0].set_ylabel(f"{metric.name}{unit} {metric.arrow}")
     figure.suptitle(f"{metric.name} per image, convention {convention}")
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
-    return path
+    return save_png(figure, path)
+
+
+def cdf_plot(
+    table: pd.DataFrame, metric: MetricSpec, methods: Sequence[str], convention: str, path: Path
+) -> Path:
+    """One PNG for ``metric``: a panel per dataset, the empirical cumulative distribution of the
+    per-image values of each method (a step line: fraction of images with value <= x)."""
+    datasets = list(dict.fromkeys(table["dataset"]))
+    figure = Figure(figsize=(4.2 * len(datasets), 3.6))
+    axes = figure.subplots(1, len(datasets), squeeze=False)[0]
+    unit = f" ({metric.short_unit})" if metric.short_unit else ""
+    colours = {method: f"C{i % 10}" for i, method in enumerate(methods)}  # same in every panel
+    for ax, dataset in zip(axes, datasets, strict=True):
+        rows = table[table["dataset"] == dataset]
+        for method in methods:
+            values = np.sort(finite(rows.loc[rows["method"] == method, metric.name].to_numpy()))
+            if len(values):
+                fraction = np.arange(len(values) + 1) / len(values)  # 0 before the smallest
+                x = np.concatenate([values[:1], values])
+                ax.step(x, fraction, where="post", label=method, color=colours[method])
+        ax.legend(fontsize=7)
+        ax.set_title(dataset)
+        ax.set_xlabel(f"{metric.name}{unit} {metric.arrow}")
+        ax.set_ylim(0.0, 1.0)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction of images \u2264 x")
+    figure.suptitle(f"{metric.name}: cumulative distribution over images, convention {convention}")
+    figure.tight_layout()
+    return save_png(figure, path)
+
+
+def write_cdf_plots(
+    table: pd.DataFrame,
+    metrics: Sequence[MetricSpec],
+    methods: Sequence[str],
+    convention: str,
+    outdir: Path,
+) -> list[Path]:
+    """``cdf_<metric>.png`` in ``outdir`` for every metric (:func:`cdf_plot`)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    return [
+        cdf_plot(table, m, methods, convention, outdir / f"cdf_{safe_name(m.name)}.png")
+        for m in metrics
+    ]
+
+
+def cd_diagram(comparison: Comparison, alpha: float, posthoc: str, path: Path) -> Path:
+    """Critical-difference diagram of one (dataset, metric): average ranks on an axis (1 = best),
+    methods joined by a bar when the post-hoc test finds no difference at ``alpha``
+    (``scikit_posthocs.critical_difference_diagram``)."""
+    import scikit_posthocs as sp
+
+    figure = Figure(figsize=(6.0, 0.9 + 0.28 * len(comparison.ranks)))
+    ax = figure.subplots()
+    sp.critical_difference_diagram(comparison.ranks, comparison.pvalues, ax=ax, alpha=alpha)
+    cd = (
+        f", CD {comparison.critical_difference:.2f}"
+        if np.isfinite(comparison.critical_difference)
+        else ""
+    )
+    ax.set_title(
+        f"{comparison.dataset}: {comparison.metric} average rank over {comparison.images} images "
+        f"(Friedman p = {comparison.p_value:.3g}; {posthoc}, alpha {alpha}{cd})",
+        fontsize=8,
+    )
+    figure.tight_layout()
+    return save_png(figure, path)
 
 
 def _show(ax, path: Path | None, title: str) -> None:
@@ -127,8 +210,7 @@ def qualitative_grid(
             axes[r * per_image + i // columns, i % columns].set_axis_off()
     figure.suptitle(dataset)
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
-    return path
+    return save_png(figure, path)
 
 
 def default_grid_images(table: pd.DataFrame, dataset: str) -> list[str]:
