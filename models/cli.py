@@ -325,6 +325,87 @@ def train_command(
     )
 
 
+@main.command("profile")
+@click.option(
+    "--model",
+    "names",
+    required=True,
+    multiple=True,
+    type=click.Choice(["cnn", "transformer", "gan"]),
+    help="Baseline to profile (repeat for several rows).",
+)
+@click.option("--size", default="640x480", show_default=True, help="Image size, WIDTHxHEIGHT.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "md", "latex"]), default="md", show_default=True
+)
+@click.option("--tile", default=128, show_default=True, help="Tile size, as for fuse.")
+@click.option("--stride", default=64, show_default=True, help="Tile stride, as for fuse.")
+@click.option(
+    "--batch",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Tiles per forward pass [default: 2 on CPU, 64 on CUDA].",
+)
+@click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0))
+@click.option("--repeats", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the table to this file [default: stdout].",
+)
+def profile_command(
+    names: tuple[str, ...],
+    size: str,
+    device: str,
+    fmt: str,
+    tile: int,
+    stride: int,
+    batch: int | None,
+    warmup: int,
+    repeats: int,
+    output: Path | None,
+) -> None:
+    """Parameters, FLOPs, time per image and peak memory of one full-image fusion, as a table
+    row (csv, md or latex) for the report's tables. Details: docs/models.md."""
+    import torch
+
+    from .profile import parse_size, profile_model, render_profiles
+
+    try:
+        width, height = parse_size(size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--size") from None
+    try:
+        check_tiling(tile, stride)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    rows = []
+    for name in tqdm(names, desc="profile", unit="model", disable=len(names) == 1):
+        rows.append(
+            profile_model(
+                name,
+                width,
+                height,
+                device=device,
+                tile=tile,
+                stride=stride,
+                batch=batch,
+                warmup=warmup,
+                repeats=repeats,
+            )
+        )
+    text = render_profiles(rows, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write_atomic(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    click.echo(f"wrote {output}")
+
+
 def _problem(pair: Pair, exc: Exception) -> PairProblem:
     """The report line of a pair that failed: the unreadable file, or the pair and why."""
     from ivifdata.imageio import ImageReadError
