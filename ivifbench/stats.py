@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,13 +95,16 @@ def posthoc_pvalues(matrix: pd.DataFrame, posthoc: str) -> pd.DataFrame:
         result = sp.posthoc_nemenyi_friedman(matrix.to_numpy())
     elif posthoc == "wilcoxon-holm":
         long = matrix.melt(var_name="method", value_name="value")
-        result = sp.posthoc_wilcoxon(
-            long, val_col="value", group_col="method", p_adjust="holm", sort=False
-        )
+        with warnings.catch_warnings():
+            # a pair without any non-zero difference makes scipy divide 0 by 0 (RuntimeWarning);
+            # scikit-posthocs then reports p = 1 for it, which is the right answer
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = sp.posthoc_wilcoxon(
+                long, val_col="value", group_col="method", p_adjust="holm", sort=False
+            )
     else:
         raise ValueError(f"unknown post-hoc test {posthoc!r} ({', '.join(POSTHOC_TESTS)})")
-    result = pd.DataFrame(result.to_numpy(), index=matrix.columns, columns=matrix.columns)
-    return result
+    return pd.DataFrame(result.to_numpy(), index=matrix.columns, columns=matrix.columns)
 
 
 def compare(
@@ -136,18 +140,20 @@ def compare_all(
 ) -> tuple[list[Comparison], list[dict[str, object]]]:
     """Every (dataset, metric) comparison; blocks too small to test are returned as
     ``{"dataset", "metric", "reason"}`` records instead."""
-    if posthoc not in POSTHOC_TESTS:
-        raise ValueError(f"unknown post-hoc test {posthoc!r} ({', '.join(POSTHOC_TESTS)})")
     done, skipped = [], []
     for dataset in dict.fromkeys(table["dataset"]):
         for metric in metrics:
             matrix, dropped = block_matrix(table, dataset, metric.name, methods)
             k, n = matrix.shape[1], matrix.shape[0]
+            reason = ""
             if k < MIN_METHODS or n < MIN_IMAGES:
                 reason = (
                     f"{k} method(s) and {n} image(s) with values of every method; the Friedman "
                     f"test needs at least {MIN_METHODS} methods and {MIN_IMAGES} images"
                 )
+            elif (matrix.nunique(axis=1) == 1).all():
+                reason = "all methods tie on every image: the ranks do not differ"
+            if reason:
                 skipped.append({"dataset": dataset, "metric": metric.name, "reason": reason})
                 continue
             done.append(compare(matrix, metric, dataset, dropped, posthoc, alpha))

@@ -90,6 +90,17 @@ def test_incomplete_images_are_dropped_and_small_blocks_skipped() -> None:
     assert (en.images, en.dropped) == (4, 2)
     done, skipped = compare_all(fixed_table(), [EN], ["A", "B"], "nemenyi", 0.05)
     assert not done and "at least 3 methods" in skipped[0]["reason"]
+    tied = fixed_table().assign(EN=5.0)
+    done, skipped = compare_all(tied, [EN], METHODS, "nemenyi", 0.05)
+    assert not done and "tie on every image" in skipped[0]["reason"]
+
+
+def test_pairs_without_differences_get_p_one(recwarn: pytest.WarningsRecorder) -> None:
+    table = fixed_table()
+    table.loc[table["method"] == "B", "EN"] = table.loc[table["method"] == "A", "EN"].to_numpy()
+    (en,), _ = compare_all(table, [EN], METHODS, "wilcoxon-holm", 0.05)
+    assert en.pvalues.loc["A", "B"] == 1.0 and en.pvalues.loc["A", "D"] < 1.0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 @pytest.fixture(scope="module")
