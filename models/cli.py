@@ -32,6 +32,20 @@ def main() -> None:
     """Lightweight IVIF baselines: train them on shards, fuse images with their weights."""
 
 
+def _check_tiling_and_device(tile: int, stride: int, device: str) -> None:
+    """Usage errors (exit 2) for a bad --tile/--stride or --device cuda without CUDA."""
+    import torch
+
+    from .fuse import check_tiling
+
+    try:
+        check_tiling(tile, stride)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
+    if device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+
+
 def _save_float(tmp: str, fused: np.ndarray) -> None:
     import numpy as np
 
@@ -130,20 +144,12 @@ def fuse(
     OUTDIR must be separate from the input folders; files in it that fuse did not write are
     replaced only with --overwrite (docs/models.md).
     """
-    import torch
-
     from ivifdata.imageio import ImageReadError
 
-    from .fuse import check_tiling
     from .threads import set_threads
     from .weights import WeightsError, load_released
 
-    try:
-        check_tiling(tile, stride)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
-    if device == "cuda" and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    _check_tiling_and_device(tile, stride, device)
     set_threads(threads)
     try:
         check_separate(outdir, [("--ir", ir), ("--vis", vis)])
@@ -347,6 +353,7 @@ def train_command(
     type=click.IntRange(min=1),
     help="Tiles per forward pass [default: 2 on CPU, 64 on CUDA].",
 )
+@click.option("--threads", type=click.IntRange(min=1), default=None, help=THREADS_HELP)
 @click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0))
 @click.option("--repeats", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option(
@@ -363,26 +370,22 @@ def profile_command(
     tile: int,
     stride: int,
     batch: int | None,
+    threads: int | None,
     warmup: int,
     repeats: int,
     output: Path | None,
 ) -> None:
     """Parameters, FLOPs, time per image and peak memory of one full-image fusion, as a table
     row (csv, md or latex) for the report's tables. Details: docs/models.md."""
-    import torch
-
-    from .profile import parse_size, profile_model, render_profiles
+    from .profile import parse_size, profile_model, render_profiles, write_table
+    from .threads import set_threads
 
     try:
         width, height = parse_size(size)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--size") from None
-    try:
-        check_tiling(tile, stride)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tile/--stride") from None
-    if device == "cuda" and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    _check_tiling_and_device(tile, stride, device)
+    set_threads(threads)
     rows = []
     for name in tqdm(names, desc="profile", unit="model", disable=len(names) == 1):
         rows.append(
@@ -402,7 +405,7 @@ def profile_command(
     if output is None:
         click.echo(text, nl=False)
         return
-    _write_atomic(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_table(output, text)
     click.echo(f"wrote {output}")
 
 

@@ -53,3 +53,10 @@ def evaluate(
         cache_path=cache_path,
         progress=False,
     )
+
+
+def evaluate_all(output: Path) -> Path:
+    """Per-image table of every fixture dataset (cddfuse defaults) at ``output``."""
+    for dataset in SOURCE_FOLDERS:
+        evaluate(EVAL_DATA, dataset, output)
+    return output

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, SOURCE_FOLDERS, evaluate
+from evaldata import EVAL_DATA, evaluate, evaluate_all
 from PIL import Image
 
 from ivifbench import __version__, compute
@@ -28,10 +28,7 @@ CDDFUSE_METRICS = ["EN", "SD", "SF", "AG", "MI", "VIF", "Qabf", "SSIM", "SCD", "
 @pytest.fixture(scope="module")
 def per_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Per-image table of both real fixture datasets, cddfuse defaults."""
-    out = tmp_path_factory.mktemp("eval") / "per_image.csv"
-    for dataset in SOURCE_FOLDERS:
-        evaluate(EVAL_DATA, dataset, out)
-    return out
+    return evaluate_all(tmp_path_factory.mktemp("eval") / "per_image.csv")
 
 
 def run_report(*args: str):

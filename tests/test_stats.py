@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, SOURCE_FOLDERS, evaluate
+from evaldata import evaluate_all
 from PIL import Image
 from scipy.stats import chi2
 
@@ -106,10 +106,7 @@ def test_pairs_without_differences_get_p_one(recwarn: pytest.WarningsRecorder) -
 @pytest.fixture(scope="module")
 def per_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Per-image table of both real fixture datasets (msrs: 5 methods, roadscene: 2)."""
-    out = tmp_path_factory.mktemp("eval") / "per_image.csv"
-    for dataset in SOURCE_FOLDERS:
-        evaluate(EVAL_DATA, dataset, out)
-    return out
+    return evaluate_all(tmp_path_factory.mktemp("eval") / "per_image.csv")
 
 
 def test_report_stats_writes_tables_and_figures(per_image: Path, tmp_path: Path) -> None:
