@@ -14,10 +14,13 @@ weights.
   NumPy blending are not counted (so it is the network's cost; repeated tiles run once).
 - **Time**: seconds per image, median over ``repeats`` fusions after ``warmup`` untimed ones;
   ``time.perf_counter`` on the CPU, CUDA events (after a synchronize) on a GPU.
-- **Peak memory**: on CUDA ``torch.cuda.max_memory_allocated`` during one fusion minus the
+- **Peak memory**: measured on the model's first fusion in the process (before the FLOP count
+  and the timing). On CUDA ``torch.cuda.max_memory_allocated`` during the fusion minus the
   memory allocated before it; on the CPU the rise of the process's peak resident set size
   (Linux ``VmHWM`` after resetting it through ``/proc/self/clear_refs``) over the resident size
-  before the fusion, None where that interface is missing.
+  before the fusion, None where that interface is missing. The CPU figure counts only memory
+  the process had to acquire: after another model in the same process it is a lower bound
+  (the allocator reuses freed memory), so profile one model per process to compare them.
 """
 
 from __future__ import annotations
@@ -164,6 +167,7 @@ def profile_model(
     def fusion() -> np.ndarray:
         return fuse_gray(model, ir, vis, tile=tile, stride=stride, batch=batch, device=device)
 
+    memory = peak_memory(fusion, device)
     flops = count_flops(fusion)
     seconds = time_fusion(fusion, device, warmup, repeats)
     return Profile(
@@ -179,7 +183,7 @@ def profile_model(
         flops=flops,
         seconds=seconds,
         repeats=repeats,
-        peak_memory=peak_memory(fusion, device),
+        peak_memory=memory,
     )
 
 
