@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
-def _sse(x: np.ndarray, y: np.ndarray) -> float:
-    """Sum of squared differences, in bands of rows (no image-sized temporary)."""
+def _sse(x: np.ndarray, y: np.ndarray, divisor: float = 1.0) -> float:
+    """Sum of squared differences of x / divisor and y / divisor, in bands of rows (no
+    image-sized temporary)."""
+    if kernels.active():
+        return float(kernels.squared_error_sum(*kernels.contiguous(x, y), divisor))
+    if divisor != 1.0:
+        x, y = x / divisor, y / divisor
     total = 0.0
     for rows in row_blocks(x.shape[0]):
         d = x[rows] - y[rows]
@@ -16,8 +22,8 @@ def _sse(x: np.ndarray, y: np.ndarray) -> float:
     return total
 
 
-def _mse(x: np.ndarray, y: np.ndarray) -> float:
-    return _sse(x, y) / x.size
+def _mse(x: np.ndarray, y: np.ndarray, divisor: float = 1.0) -> float:
+    return _sse(x, y, divisor) / x.size
 
 
 def mean_squared_error(
@@ -28,8 +34,7 @@ def mean_squared_error(
     Values are first divided by ``unit_divisor``: 1 gives (0-255)^2 units (CDDFuse
     ``Evaluator.MSE``), 255 gives [0, 1]^2 units (Tang ``MSE_evaluation`` on ``im2double``).
     """
-    f, a, b = (x / unit_divisor for x in (fused, a, b)) if unit_divisor != 1.0 else (fused, a, b)
-    return (_mse(a, f) + _mse(b, f)) / 2.0
+    return (_mse(a, fused, unit_divisor) + _mse(b, fused, unit_divisor)) / 2.0
 
 
 def peak_signal_to_noise_ratio(

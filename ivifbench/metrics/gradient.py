@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
@@ -20,15 +21,24 @@ def spatial_frequency(
     both sums are divided by MN.
     """
     rows, cols = fused.shape
+    if kernels.active():
+        h_sum, v_sum = kernels.difference_sums(*kernels.contiguous(fused))
+    else:
+        h_sum, v_sum = _difference_sums(fused)
+    if divisor == "pixels":
+        return float(np.sqrt((h_sum + v_sum) / fused.size))
+    return float(np.sqrt(h_sum / (rows * (cols - 1)) + v_sum / ((rows - 1) * cols)))
+
+
+def _difference_sums(fused: np.ndarray) -> tuple[float, float]:
+    """(sum of squared horizontal, sum of squared vertical) neighbour differences."""
     h_sum = v_sum = 0.0
-    for band in row_blocks(rows):  # bands of rows: no image-sized temporaries
+    for band in row_blocks(fused.shape[0]):  # bands of rows: no image-sized temporaries
         horizontal = np.diff(fused[band], axis=1)
         vertical = np.diff(fused[band.start : band.stop + 1], axis=0)  # one row below
         h_sum += sum_of_products(horizontal, horizontal)
         v_sum += sum_of_products(vertical, vertical)
-    if divisor == "pixels":
-        return float(np.sqrt((h_sum + v_sum) / fused.size))
-    return float(np.sqrt(h_sum / (rows * (cols - 1)) + v_sum / ((rows - 1) * cols)))
+    return h_sum, v_sum
 
 
 def matlab_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +66,17 @@ def average_gradient(
     halo row on either side so that its central differences are those of the whole image.
     """
     rows, cols = fused.shape
+    if kernels.active():
+        total = kernels.gradient_magnitude_sum(*kernels.contiguous(fused))
+    else:
+        total = _gradient_magnitude_sum(fused)
+    return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
+
+
+def _gradient_magnitude_sum(fused: np.ndarray) -> float:
+    """sum of sqrt((gx^2 + gy^2) / 2) over all pixels, in bands of rows with one halo row on
+    either side (so that the central differences are those of the whole image)."""
+    rows = fused.shape[0]
     total = 0.0
     for band in row_blocks(rows):
         top = max(band.start - 1, 0)
@@ -67,4 +88,4 @@ def average_gradient(
         gx += gy
         gx /= 2.0
         total += float(np.sum(np.sqrt(gx, out=gx)))
-    return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
+    return total

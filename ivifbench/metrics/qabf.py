@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same_rows
 
 TG, KG, DG = 0.9994, -15.0, 0.5
@@ -63,6 +64,19 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
     """
     if input_scale != 1.0:
         fused, a, b = fused * input_scale, a * input_scale, b * input_scale
+    if kernels.active():
+        numerator, denominator = kernels.qabf_sums(
+            *kernels.contiguous(fused, a, b), KG, DG, -KA / (math.pi / 2), KA * (1.0 - DA)
+        )
+        numerator *= TG * TA
+    else:
+        numerator, denominator = _qabf_sums(fused, a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.float64(numerator) / np.float64(denominator))
+
+
+def _qabf_sums(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(sum of Q^{SF} g_S over both sources, sum of g_A + g_B): the numpy reference."""
     numerator = 0.0
     denominator = 0.0
     for rows in row_blocks(fused.shape[0]):
@@ -71,5 +85,4 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
             g_s, a_s = _strength_orientation(*sobel_conv2_same_rows(source, rows))
             numerator += TG * TA * _weighted_preservation(g_s, a_s, g_f, a_f)
             denominator += float(np.sum(g_s))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(numerator) / np.float64(denominator))
+    return numerator, denominator

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import (
     BAND_ROWS,
     box_mean_valid_rows,
@@ -100,6 +101,20 @@ def _ssim_means(
     return [total / windows for total in totals]
 
 
+def _ssim_means_compiled(
+    taps: np.ndarray,
+    fused: np.ndarray,
+    sources: tuple[np.ndarray, np.ndarray],
+    cov_norm: float,
+    c1: float,
+    c2: float,
+) -> list[float]:
+    """:func:`_ssim_means` by the compiled kernel, local means by the separable ``taps``."""
+    f, a, b = kernels.contiguous(fused, *sources)
+    windows = (f.shape[0] - taps.size + 1) * (f.shape[1] - taps.size + 1)
+    return [total / windows for total in kernels.ssim_sums(f, a, b, taps, c1, c2 / cov_norm)]
+
+
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """SSIM as CDDFuse ``Evaluator.SSIM``: ssim(F, A) + ssim(F, B), unitless (up to 2).
 
@@ -117,6 +132,9 @@ def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
         return box_mean_valid_rows(x, n, out)
 
     cov_norm = count / (count - 1.0)
+    if kernels.active():
+        taps = np.full(n, 1.0 / n)
+        return sum(_ssim_means_compiled(taps, fused, (a, b), cov_norm, c1, c2))
     return sum(_ssim_means(mean, n, fused, (a, b), cov_norm, c1, c2))
 
 
@@ -133,5 +151,8 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return filter2_valid_rows(x, taps, out)
 
-    ssim_vis, ssim_ir = _ssim_means(mean, VIFB_WINDOW, fused, (b, a), 1.0, c1, c2)
+    if kernels.active():
+        ssim_vis, ssim_ir = _ssim_means_compiled(taps, fused, (b, a), 1.0, c1, c2)
+    else:
+        ssim_vis, ssim_ir = _ssim_means(mean, VIFB_WINDOW, fused, (b, a), 1.0, c1, c2)
     return ssim_vis + ssim_ir

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import row_blocks, sum_of_products
 
 
@@ -21,9 +22,22 @@ def standard_deviation(fused: np.ndarray) -> float:
     return float(np.sqrt(squares / fused.size))
 
 
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
+def pearson(x: np.ndarray, y: np.ndarray, minus: np.ndarray | None = None) -> float:
     """MATLAB ``corr2``: sum(dx dy) / sqrt(sum(dx^2) sum(dy^2)); NaN (0/0) if either is constant.
-    2-D inputs run in bands of rows (no image-sized temporaries)."""
+    ``minus``: correlate ``x - minus`` (computed on the fly by the kernel). 2-D inputs run in
+    bands of rows (no image-sized temporaries)."""
+    if kernels.active():
+        x, y = kernels.contiguous(x, y)
+        z = x if minus is None else kernels.contiguous(minus)[0]
+        products, squares_x, squares_y = kernels.pearson(x, z, y, minus is not None)
+    else:
+        products, squares_x, squares_y = _centred_sums(x if minus is None else x - minus, y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.float64(products) / np.sqrt(np.float64(squares_x * squares_y)))
+
+
+def _centred_sums(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(sum dx dy, sum dx^2, sum dy^2) about the means: the numpy reference."""
     mean_x, mean_y = x.mean(), y.mean()
     products = squares_x = squares_y = 0.0
     for rows in row_blocks(x.shape[0]):
@@ -32,8 +46,7 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
         products += sum_of_products(dx, dy)
         squares_x += sum_of_products(dx, dx)
         squares_y += sum_of_products(dy, dy)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(products) / np.sqrt(np.float64(squares_x * squares_y)))
+    return products, squares_x, squares_y
 
 
 def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -45,4 +58,4 @@ def correlation_coefficient(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> 
 def sum_of_correlation_differences(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """SCD: corr(F - B, A) + corr(F - A, B), unitless in [-2, 2] (Aslantas and Bendes 2015;
     Tang ``analysis_SCD``, CDDFuse ``Evaluator.SCD``)."""
-    return pearson(fused - b, a) + pearson(fused - a, b)
+    return pearson(fused, a, minus=b) + pearson(fused, b, minus=a)

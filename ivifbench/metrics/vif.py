@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.filtering import (
     filter2_valid_rows,
     filter2_valid_subsampled,
@@ -132,6 +133,24 @@ def vifp_terms(
     return list(zip(num, den, strict=True))
 
 
+def _vifp_terms_compiled(
+    a: np.ndarray, b: np.ndarray, dist: np.ndarray, sigma_nsq: float
+) -> list[tuple[float, float]] | None:
+    """:func:`vifp_terms` of the references (a, b) by the compiled kernels; ``None`` if a
+    product of factors left the safe range (then the numpy path decides)."""
+    a, b, dist = kernels.contiguous(a, b, dist)
+    sums = np.zeros(4)
+    for scale, size in enumerate(SCALE_WINDOWS):
+        taps = gaussian_window_1d(size, size / 5.0)
+        if scale > 0:
+            a, b, dist = (kernels.subsample_valid(x, taps) for x in (a, b, dist))
+        scale_sums = kernels.vif_scale_sums(dist, a, b, taps, sigma_nsq, EPS)
+        if scale_sums[4]:
+            return None
+        sums += scale_sums[:4]
+    return [(float(sums[0]), float(sums[1])), (float(sums[2]), float(sums[3]))]
+
+
 def visual_information_fidelity(
     fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, nan_as_one: bool = False
 ) -> float:
@@ -140,8 +159,9 @@ def visual_information_fidelity(
     0-255 data, sigma_n^2 = 2. A per-source 0/0 (constant source) is NaN as in Tang's MATLAB;
     ``nan_as_one=True`` replaces it by 1.0 as CDDFuse does.
     """
+    terms = _vifp_terms_compiled(a, b, fused, 2.0) if kernels.active() else None
     total = 0.0
-    for num, den in vifp_terms([a, b], fused):
+    for num, den in terms or vifp_terms([a, b], fused):
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.float64(num) / np.float64(den)
         total += 1.0 if (nan_as_one and np.isnan(value)) else float(value)

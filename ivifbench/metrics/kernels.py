@@ -1,0 +1,487 @@
+"""Compiled (numba) kernels: the fast path of the costly metrics.
+
+Each kernel fuses what the readable numpy implementations in the metric modules do in many
+array passes (filtering, moments, per-pixel terms, sums) into one pass over the rows, with
+row buffers that stay in cache. The numpy implementations remain the reference:
+``tests/test_metrics_kernels.py`` pins every kernel to them, and :func:`reference_path` turns
+the kernels off (for that test and for timing the reference).
+
+All kernels take C-contiguous float64 arrays in the caller's units (0-255 grey levels) and
+run on one thread (``nogil``: worker processes, not threads, give parallelism). Compiled code
+is cached on disk (``cache=True``): the first call in a fresh environment compiles (seconds,
+see ``benchmarks/metrics.py``), later processes load it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from numba import njit
+
+_ENABLED = [True]
+
+
+def active() -> bool:
+    """Whether the metric functions use the compiled kernels (default) or numpy only."""
+    return _ENABLED[0]
+
+
+@contextmanager
+def reference_path() -> Iterator[None]:
+    """Within the block, every metric runs its pure-numpy reference implementation."""
+    previous = _ENABLED[0]
+    _ENABLED[0] = False
+    try:
+        yield
+    finally:
+        _ENABLED[0] = previous
+
+
+def contiguous(*images: np.ndarray) -> list[np.ndarray]:
+    """The images as C-contiguous float64 arrays (no copy when they already are)."""
+    return [np.ascontiguousarray(image, dtype=np.float64) for image in images]
+
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract", "reassoc"}}
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _vertical(out, taps, source, rows):  # pragma: no cover - compiled
+    """out[j] = sum_k taps[k] * source[rows[k], j]; four taps per sweep (fewer loads and
+    stores of ``out``; each sweep vectorises)."""
+    n = taps.size
+    out[:] = 0.0
+    k = 0
+    while k + 4 <= n:
+        w0, w1, w2, w3 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3]
+        r0, r1, r2, r3 = (
+            source[rows[k]],
+            source[rows[k + 1]],
+            source[rows[k + 2]],
+            source[rows[k + 3]],
+        )
+        for j in range(out.size):
+            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
+        k += 4
+    while k < n:
+        w, r = taps[k], source[rows[k]]
+        for j in range(out.size):
+            out[j] += w * r[j]
+        k += 1
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _horizontal(out, taps, row):  # pragma: no cover - compiled
+    """out[j] = sum_k taps[k] * row[j + k] ('valid'), four taps per sweep (shifted slices,
+    not ``row[j + k]``: numba's negative-index check would stop the vectorisation)."""
+    n, size = taps.size, out.size
+    out[:] = 0.0
+    k = 0
+    while k + 4 <= n:
+        w0, w1, w2, w3 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3]
+        r0, r1 = row[k : k + size], row[k + 1 : k + 1 + size]
+        r2, r3 = row[k + 2 : k + 2 + size], row[k + 3 : k + 3 + size]
+        for j in range(size):
+            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
+        k += 4
+    while k < n:
+        w, r = taps[k], row[k : k + size]
+        for j in range(size):
+            out[j] += w * r[j]
+        k += 1
+
+
+@njit(**_JIT)
+def _store_products(f, a, b, row, slot, ring):  # pragma: no cover - compiled
+    """ring[:, slot] = F^2, A^2, AF, B^2, BF of input row ``row``."""
+    fr, ar, br = f[row], a[row], b[row]
+    ff, aa, af, bb, bf = ring[0, slot], ring[1, slot], ring[2, slot], ring[3, slot], ring[4, slot]
+    for j in range(fr.size):
+        ff[j] = fr[j] * fr[j]
+        aa[j] = ar[j] * ar[j]
+        af[j] = ar[j] * fr[j]
+        bb[j] = br[j] * br[j]
+        bf[j] = br[j] * fr[j]
+
+
+@njit(**_JIT)
+def _moment_rows(f, a, b, taps, row, ring, v, h):  # pragma: no cover - compiled
+    """Local moments of output row ``row`` of a 'valid' separable filter with ``taps``:
+    h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j. Rows must be
+    visited in order from 0: ``ring`` (5, n, W) keeps the products of the last n input rows.
+    ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output."""
+    n = taps.size
+    if row == 0:
+        for k in range(n - 1):
+            _store_products(f, a, b, k, k, ring)
+    _store_products(f, a, b, row + n - 1, (row + n - 1) % n, ring)
+    rows = np.empty(n, dtype=np.int64)
+    slots = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        rows[k] = row + k
+        slots[k] = (row + k) % n
+    _vertical(v[0], taps, f, rows)
+    _vertical(v[1], taps, ring[0], slots)
+    _vertical(v[2], taps, a, rows)
+    _vertical(v[3], taps, ring[1], slots)
+    _vertical(v[4], taps, ring[2], slots)
+    _vertical(v[5], taps, b, rows)
+    _vertical(v[6], taps, ring[3], slots)
+    _vertical(v[7], taps, ring[4], slots)
+    for m in range(8):
+        _horizontal(h[m], taps, v[m])
+
+
+@njit(**_JIT)
+def _moment_buffers(taps, width):  # pragma: no cover - compiled
+    """(ring, v, h) buffers of :func:`_moment_rows` for images ``width`` pixels wide."""
+    n = taps.size
+    return np.empty((5, n, width)), np.empty((8, width)), np.empty((8, width - n + 1))
+
+
+@njit(**_JIT)
+def subsample_valid(image, taps):  # pragma: no cover - compiled
+    """``filter2_valid(image, taps)[::2, ::2]``: the next VIF scale."""
+    n = taps.size
+    height, width = image.shape
+    out = np.empty(((height - n + 2) // 2, (width - n + 2) // 2))
+    v = np.empty(width)
+    for i in range(out.shape[0]):
+        v[:] = 0.0
+        for k in range(n):
+            w = taps[k]
+            src = image[2 * i + k]
+            for j in range(width):
+                v[j] += w * src[j]
+        for j in range(out.shape[1]):
+            total = 0.0
+            for k in range(n):
+                total += taps[k] * v[2 * j + k]
+            out[i, j] = total
+    return out
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _vif_factors(mu_s, e_ss, e_sf, mu_f, var_f, sigma_nsq, eps):  # pragma: no cover
+    """(1 + g^2 s^2 / (v^2 + sigma_nsq), 1 + s^2 / sigma_nsq) of one pixel, the masks of
+    ``vif.source_gains``."""
+    cov = e_sf - mu_s * mu_f
+    var_s = max(e_ss - mu_s * mu_s, 0.0)
+    gain = cov / (var_s + eps)
+    noise = max(var_f - gain * cov, eps)
+    informative = (var_s >= eps) and (var_f >= eps) and (gain > 0.0)
+    if var_s < eps:
+        var_s = 0.0
+    if not informative:
+        gain = 0.0
+    noise += sigma_nsq
+    return (gain * gain * var_s + noise) / noise, 1.0 + var_s / sigma_nsq
+
+
+#: Rows whose factors are multiplied (per column) before one logarithm; the factors are at
+#: most 1 + var / sigma_nsq (about 8e3 on 0-255 data), so 16 rows stay far below overflow.
+LOG_GROUP = 16
+#: A group product above this is treated as overflow (the caller then uses numpy).
+PRODUCT_LIMIT = 1e300
+
+
+@njit(**_JIT)
+def vif_scale_sums(f, a, b, taps, sigma_nsq, eps):  # pragma: no cover - compiled
+    """[sum log10 num factor, sum log10 den factor] for A then B over one scale's valid
+    pixels, and a fifth entry 1.0 if a product left the safe range (result unusable)."""
+    n = taps.size
+    height, width = f.shape
+    out_rows, out_width = height - n + 1, width - n + 1
+    ring, v, h = _moment_buffers(taps, width)
+    products = np.ones((4, out_width))
+    sums = np.zeros(5)
+    for i in range(out_rows):
+        _moment_rows(f, a, b, taps, i, ring, v, h)
+        p0, p1, p2, p3 = products[0], products[1], products[2], products[3]
+        for j in range(out_width):
+            mu_f = h[0, j]
+            var_f = max(h[1, j] - mu_f * mu_f, 0.0)
+            num_a, den_a = _vif_factors(h[2, j], h[3, j], h[4, j], mu_f, var_f, sigma_nsq, eps)
+            num_b, den_b = _vif_factors(h[5, j], h[6, j], h[7, j], mu_f, var_f, sigma_nsq, eps)
+            p0[j] *= num_a
+            p1[j] *= den_a
+            p2[j] *= num_b
+            p3[j] *= den_b
+        if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
+            for q in range(4):
+                pq = products[q]
+                for j in range(out_width):
+                    if not pq[j] < PRODUCT_LIMIT:
+                        sums[4] = 1.0
+                    sums[q] += math.log10(pq[j])
+                    pq[j] = 1.0
+    return sums
+
+
+@njit(**_JIT)
+def ssim_sums(f, a, b, taps, c1, c2):  # pragma: no cover - compiled
+    """Sums of the SSIM maps of (A, F) and (B, F) over the valid windows, local means by the
+    separable ``taps``; ``c2`` already divided by the covariance normalisation (see
+    ``ssim._ssim_map_sum``)."""
+    n = taps.size
+    height, width = f.shape
+    out_rows, out_width = height - n + 1, width - n + 1
+    ring, v, h = _moment_buffers(taps, width)
+    total_a = total_b = 0.0
+    for i in range(out_rows):
+        _moment_rows(f, a, b, taps, i, ring, v, h)
+        for j in range(out_width):
+            mu_f, e_ff = h[0, j], h[1, j]
+            total_a += _ssim_pixel(h[2, j], mu_f, h[3, j], e_ff, h[4, j], c1, c2)
+            total_b += _ssim_pixel(h[5, j], mu_f, h[6, j], e_ff, h[7, j], c1, c2)
+    return total_a, total_b
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _ssim_pixel(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2):  # pragma: no cover - compiled
+    product = mu_x * mu_y
+    squares = mu_x * mu_x + mu_y * mu_y
+    numerator = (product * 2.0 + c1) * ((e_xy - product) * 2.0 + c2)
+    return numerator / ((squares + c1) * (e_xx + e_yy - squares + c2))
+
+
+#: Cephes ``atan`` (|error| about 1 ulp): rational approximation after range reduction.
+_ATAN_P = (
+    -8.750608600031904122785e-1,
+    -1.615753718733365076637e1,
+    -7.500855792314704667340e1,
+    -1.228866684490136173410e2,
+    -6.485021904942025371773e1,
+)
+_ATAN_Q = (
+    2.485846490142306297962e1,
+    1.650270098316988542046e2,
+    4.328810604912902668951e2,
+    4.853903996359136964868e2,
+    1.945506571482613964425e2,
+)
+_TAN_3PI_8 = 2.41421356237309504880
+_MOREBITS = 6.123233995736765886130e-17
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _atan(x):  # pragma: no cover - compiled
+    """math.atan without a library call (so that loops vectorise); finite x."""
+    t = abs(x)
+    big = t > _TAN_3PI_8
+    mid = t > 0.66
+    reduced = -1.0 / t if big else ((t - 1.0) / (t + 1.0) if mid else t)
+    offset = math.pi / 2 + _MOREBITS if big else (math.pi / 4 + 0.5 * _MOREBITS if mid else 0.0)
+    z = reduced * reduced
+    p = (((_ATAN_P[0] * z + _ATAN_P[1]) * z + _ATAN_P[2]) * z + _ATAN_P[3]) * z + _ATAN_P[4]
+    q = ((((z + _ATAN_Q[0]) * z + _ATAN_Q[1]) * z + _ATAN_Q[2]) * z + _ATAN_Q[3]) * z
+    q += _ATAN_Q[4]
+    y = offset + (reduced * (z * p / q) + reduced)
+    return -y if x < 0.0 else y
+
+
+#: Powers of two 2^-1022 .. 2^1023 for :func:`_exp` (a table look-up vectorises; ldexp not).
+_POW2 = np.ldexp(1.0, np.arange(-1022, 1024))
+_EXP_P = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
+_EXP_Q = (
+    3.00198505138664455042e-6,
+    2.52448340349684104192e-3,
+    2.27265548208155028766e-1,
+    2.00000000000000000009e0,
+)
+_LN2_HI, _LN2_LO = 6.93145751953125e-1, 1.42860682030941723212e-6
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _exp(x, pow2):  # pragma: no cover - compiled
+    """math.exp for -700 <= x <= 700 (Cephes, about 1 ulp) without a library call; x is
+    clamped to that range (exp(-700) = 1e-304 vanishes beside the 1 it is added to here)."""
+    x = min(max(x, -700.0), 700.0)
+    n = math.floor(1.4426950408889634 * x + 0.5)
+    r = x - n * _LN2_HI
+    r -= n * _LN2_LO
+    rr = r * r
+    px = r * ((_EXP_P[0] * rr + _EXP_P[1]) * rr + _EXP_P[2])
+    qx = ((_EXP_Q[0] * rr + _EXP_Q[1]) * rr + _EXP_Q[2]) * rr + _EXP_Q[3]
+    return (1.0 + 2.0 * (px / (qx - px))) * pow2[int(n) + 1022]
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _sobel_orientation_row(up, mid, down, strength, orientation):  # pragma: no cover
+    """Row of MATLAB conv2 'same' Sobel responses (sx: left minus right column, sy: bottom
+    minus top row) from three rows of the zero-padded image, as edge strength
+    sqrt(sx^2 + sy^2) and orientation atan(sy / sx) (pi/2 where sx == 0)."""
+    width = strength.size
+    ul, uc, ur = up[0:width], up[1 : width + 1], up[2 : width + 2]
+    ml, mr = mid[0:width], mid[2 : width + 2]
+    dl, dc, dr = down[0:width], down[1 : width + 1], down[2 : width + 2]
+    for j in range(width):
+        sx = (ul[j] + 2.0 * ml[j] + dl[j]) - (ur[j] + 2.0 * mr[j] + dr[j])
+        sy = (dl[j] + 2.0 * dc[j] + dr[j]) - (ul[j] + 2.0 * uc[j] + ur[j])
+        strength[j] = math.sqrt(sx * sx + sy * sy)
+        ratio = sy / sx if sx != 0.0 else 0.0
+        orientation[j] = math.pi / 2 if sx == 0.0 else _atan(ratio)
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _qabf_term(g_s, a_s, g_f, a_f, kg, dg, ka_slope, ka_offset, pow2):  # pragma: no cover
+    """g_S / ((1 + e^(kg (G - Dg))) (1 + e^(ka (A - Da)))) with the toolboxes' tie rule."""
+    low, high = min(g_s, g_f), max(g_s, g_f)
+    ratio = g_f if g_s == g_f else low / (high if high != 0.0 else 1.0)
+    strength = 1.0 + _exp((ratio - dg) * kg, pow2)
+    angle = 1.0 + _exp(abs(a_s - a_f) * ka_slope + ka_offset, pow2)
+    return g_s / (strength * angle)
+
+
+@njit(**_JIT)
+def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset):  # pragma: no cover - compiled
+    """(sum of Qabf numerator terms without Tg Ta, sum of source strengths) over all pixels."""
+    height, width = f.shape
+    padded = np.zeros((3, height + 2, width + 2))
+    padded[0, 1:-1, 1:-1] = f
+    padded[1, 1:-1, 1:-1] = a
+    padded[2, 1:-1, 1:-1] = b
+    rows = np.empty((6, width))
+    g_f, a_f, g_a, a_a, g_b, a_b = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+    pow2 = _POW2
+    numerator = denominator = 0.0
+    for i in range(height):
+        _sobel_orientation_row(padded[0, i], padded[0, i + 1], padded[0, i + 2], g_f, a_f)
+        _sobel_orientation_row(padded[1, i], padded[1, i + 1], padded[1, i + 2], g_a, a_a)
+        _sobel_orientation_row(padded[2, i], padded[2, i + 1], padded[2, i + 2], g_b, a_b)
+        for j in range(width):
+            gf, af = g_f[j], a_f[j]
+            numerator += _qabf_term(g_a[j], a_a[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)
+            numerator += _qabf_term(g_b[j], a_b[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)
+            denominator += g_a[j] + g_b[j]
+    return numerator, denominator
+
+
+@njit(**_JIT)
+def grey_histograms(f, a, b, saturate):  # pragma: no cover - compiled
+    """(256-bin histograms of F, A, B; 256 x 256 joint histograms [F, A] and [F, B]; ok) of
+    images of integer grey levels 0-255. ``saturate``: F and S levels 255 count as 254 in the
+    joint histograms only (Tang ``Hab.m``). ``ok`` is False if a value is not such a grey
+    level (the caller then lets the numpy path raise its error)."""
+    hists = np.zeros((3, 256), dtype=np.int64)
+    joints = np.zeros((2, 256, 256), dtype=np.int64)
+    top = 254 if saturate else 255
+    for i in range(f.shape[0]):
+        for j in range(f.shape[1]):
+            vf, va, vb = f[i, j], a[i, j], b[i, j]
+            if not (
+                0.0 <= vf <= 255.0
+                and 0.0 <= va <= 255.0
+                and 0.0 <= vb <= 255.0
+                and vf == math.floor(vf)
+                and va == math.floor(va)
+                and vb == math.floor(vb)
+            ):
+                return hists, joints, False
+            cf, ca, cb = int(vf), int(va), int(vb)
+            hists[0, cf] += 1
+            hists[1, ca] += 1
+            hists[2, cb] += 1
+            jf = min(cf, top)
+            joints[0, jf, min(ca, top)] += 1
+            joints[1, jf, min(cb, top)] += 1
+    return hists, joints, True
+
+
+@njit(**_JIT)
+def entropy_nats(counts):  # pragma: no cover - compiled
+    """Shannon entropy of a histogram (any shape), empty bins skipped, in nats."""
+    flat = counts.ravel()
+    total = 0.0
+    for c in flat:
+        total += c
+    h = 0.0
+    for c in flat:
+        if c != 0:
+            p = c / total
+            h -= p * math.log(p)
+    return h
+
+
+@njit(**_JIT)
+def pearson(x, z, y, subtract):  # pragma: no cover - compiled
+    """MATLAB corr2 of (x - z if ``subtract`` else x) and y: (sum dx dy, sum dx^2, sum dy^2)."""
+    n = x.size
+    xf, zf, yf = x.ravel(), z.ravel(), y.ravel()
+    sum_x = sum_y = 0.0
+    for i in range(n):
+        sum_x += xf[i] - zf[i] if subtract else xf[i]
+        sum_y += yf[i]
+    mean_x, mean_y = sum_x / n, sum_y / n
+    products = squares_x = squares_y = 0.0
+    for i in range(n):
+        dx = (xf[i] - zf[i] if subtract else xf[i]) - mean_x
+        dy = yf[i] - mean_y
+        products += dx * dy
+        squares_x += dx * dx
+        squares_y += dy * dy
+    return products, squares_x, squares_y
+
+
+@njit(**_JIT)
+def squared_error_sum(x, y, divisor):  # pragma: no cover - compiled
+    """sum((x / divisor - y / divisor)^2)."""
+    xf, yf = x.ravel(), y.ravel()
+    total = 0.0
+    if divisor == 1.0:
+        for i in range(xf.size):
+            d = xf[i] - yf[i]
+            total += d * d
+    else:
+        for i in range(xf.size):
+            d = xf[i] / divisor - yf[i] / divisor
+            total += d * d
+    return total
+
+
+@njit(**_JIT)
+def difference_sums(f):  # pragma: no cover - compiled
+    """(sum of squared horizontal, sum of squared vertical) neighbour differences."""
+    height, width = f.shape
+    horizontal = vertical = 0.0
+    for i in range(height):
+        row = f[i]
+        left, right = row[0 : width - 1], row[1:width]
+        for j in range(width - 1):
+            d = right[j] - left[j]
+            horizontal += d * d
+        if i + 1 < height:
+            below = f[i + 1]
+            for j in range(width):
+                d = below[j] - row[j]
+                vertical += d * d
+    return horizontal, vertical
+
+
+@njit(**_JIT)
+def gradient_magnitude_sum(f):  # pragma: no cover - compiled
+    """sum of sqrt((gx^2 + gy^2) / 2) with MATLAB ``gradient`` (central differences inside,
+    one-sided on the borders); at least 2 x 2 pixels."""
+    height, width = f.shape
+    gx = np.empty(width)
+    total = 0.0
+    for i in range(height):
+        row = f[i]
+        if i == 0:
+            up, down, half = f[0], f[1], 1.0
+        elif i == height - 1:
+            up, down, half = f[height - 2], f[height - 1], 1.0
+        else:
+            up, down, half = f[i - 1], f[i + 1], 0.5
+        gx[0] = row[1] - row[0]
+        gx[width - 1] = row[width - 1] - row[width - 2]
+        left, right, inner = row[0 : width - 2], row[2:width], gx[1 : width - 1]
+        for j in range(width - 2):
+            inner[j] = (right[j] - left[j]) / 2.0
+        for j in range(width):
+            gy = (down[j] - up[j]) * half
+            total += math.sqrt((gx[j] * gx[j] + gy * gy) / 2.0)
+    return total

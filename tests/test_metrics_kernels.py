@@ -1,0 +1,144 @@
+"""The compiled kernels (``ivifbench.metrics.kernels``) against the numpy reference path.
+
+Every metric of every convention is computed twice, with the kernels and inside
+``kernels.reference_path()``, on random and adversarial inputs (constant, saturated, tiny at
+each metric's minimum size, odd sizes, colour); the values must agree to 1e-9 relative
+(NaN and inf exactly where the reference has them). The kernels' own maths functions are
+checked against numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from ivifbench import CONVENTIONS, compute
+from ivifbench.metrics import information, kernels, qabf, vif
+from ivifbench.metrics.filtering import gaussian_window_1d
+
+REL, ABS = 1e-9, 1e-12
+#: Every metric fits at this size (VIF/VIFF need 41 x 41).
+LARGEST_MIN_SIDE = max(
+    impl.min_side for conv in CONVENTIONS.values() for impl in conv.implementations.values()
+)
+
+
+def _both_paths(images: list[np.ndarray], convention: str, metrics: list[str]):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = compute(*images, metrics=metrics, convention=convention)
+        with kernels.reference_path():
+            reference = compute(*images, metrics=metrics, convention=convention)
+    return fast, reference
+
+
+def _assert_same(fast: dict[str, float], reference: dict[str, float], what: str) -> None:
+    for name, want in reference.items():
+        got = fast[name]
+        if math.isnan(want) or math.isinf(want):
+            assert got == want or (math.isnan(got) and math.isnan(want)), (what, name, got, want)
+        else:
+            assert math.isclose(got, want, rel_tol=REL, abs_tol=ABS), (what, name, got, want)
+
+
+def _cases() -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(11)
+    side = LARGEST_MIN_SIDE
+
+    def gray(h: int, w: int) -> np.ndarray:
+        return rng.integers(0, 256, (h, w), dtype=np.uint8)
+
+    smooth = np.add.outer(np.arange(60), np.arange(75)).astype(np.uint8)
+    return {
+        "random": [gray(61, 83) for _ in range(3)],
+        "odd sizes": [gray(45, 97) for _ in range(3)],
+        "minimum size": [gray(side, side) for _ in range(3)],
+        "constant": [np.full((50, 50), 128, np.uint8) for _ in range(3)],
+        "constant fused": [np.full((50, 50), 7, np.uint8), gray(50, 50), gray(50, 50)],
+        "constant source": [gray(50, 50), np.zeros((50, 50), np.uint8), gray(50, 50)],
+        "saturated": [np.full((48, 52), 255, np.uint8), gray(48, 52), np.zeros((48, 52), np.uint8)],
+        "half saturated": [np.clip(gray(52, 48).astype(int) * 3, 0, 255).astype(np.uint8)] * 3,
+        "smooth (ties)": [smooth, smooth, smooth[::-1].copy()],
+        "sparse": [(gray(47, 53) > 250).astype(np.uint8) * 255 for _ in range(3)],
+        "colour": [rng.integers(0, 256, (49, 55, 3), dtype=np.uint8) for _ in range(3)],
+    }
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+@pytest.mark.parametrize("case", list(_cases()))
+def test_kernels_equal_reference_path(convention: str, case: str) -> None:
+    images = _cases()[case]
+    conv = CONVENTIONS[convention]
+    side = min(images[0].shape[:2])
+    metrics = [n for n, impl in conv.implementations.items() if impl.min_side <= side]
+    fast, reference = _both_paths(images, convention, metrics)
+    _assert_same(fast, reference, f"{convention}/{case}")
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_kernels_equal_reference_path_at_each_minimum_size(convention: str) -> None:
+    rng = np.random.default_rng(3)
+    for name, impl in CONVENTIONS[convention].implementations.items():
+        side = max(impl.min_side, 2)
+        images = [rng.integers(0, 256, (side, side + 1), dtype=np.uint8) for _ in range(3)]
+        fast, reference = _both_paths(images, convention, [name])
+        _assert_same(fast, reference, f"{convention}/{name} at {side}")
+
+
+def test_vif_overflowing_products_fall_back_to_numpy() -> None:
+    """Values far outside 0-255 make the grouped products overflow: the kernel reports it and
+    the numpy path gives the value."""
+    rng = np.random.default_rng(5)
+    f, a, b = (rng.random((50, 60)) * 1e12 for _ in range(3))
+    taps = gaussian_window_1d(17, 17 / 5)
+    assert kernels.vif_scale_sums(f, a, b, taps, 2.0, vif.EPS)[4] == 1.0
+    fast = vif.visual_information_fidelity(f, a, b)
+    with kernels.reference_path():
+        reference = vif.visual_information_fidelity(f, a, b)
+    assert math.isclose(fast, reference, rel_tol=REL)
+
+
+def test_histogram_kernel_leaves_bad_grey_levels_to_the_numpy_error() -> None:
+    good = np.zeros((8, 8))
+    for bad in (np.full((8, 8), 0.5), np.full((8, 8), 256.0), np.full((8, 8), -1.0)):
+        assert not kernels.grey_histograms(bad, good, good, False)[2]
+        with pytest.raises(ValueError, match="integer grey levels"):
+            information.mutual_information(bad, good, good)
+
+
+def test_qabf_kernel_with_input_scale_equals_reference() -> None:
+    rng = np.random.default_rng(8)
+    f, a, b = (rng.integers(0, 256, (40, 44)).astype(float) for _ in range(3))
+    fast = qabf.qabf(f, a, b, input_scale=255.0)
+    with kernels.reference_path():
+        assert math.isclose(fast, qabf.qabf(f, a, b, input_scale=255.0), rel_tol=REL)
+
+
+def test_maths_functions_match_numpy() -> None:
+    rng = np.random.default_rng(2)
+    x = np.concatenate(
+        [
+            rng.standard_normal(20000) * 10,
+            rng.standard_normal(20000) * 1e-3,
+            1 / rng.standard_normal(2000),
+            [0.0, -0.0, 1.0, -1.0, 0.66, 2.414213562373095, 1e300, -1e300, 5e-324],
+        ]
+    )
+    atan = np.array([kernels._atan(v) for v in x[:2000]] + [kernels._atan(v) for v in x[-9:]])
+    want = np.arctan(np.concatenate([x[:2000], x[-9:]]))
+    assert np.allclose(atan, want, rtol=1e-15, atol=0)
+    y = np.concatenate([rng.uniform(-700, 700, 2000), rng.uniform(-10, 40, 2000), [0.0, 1.0]])
+    exp = np.array([kernels._exp(v, kernels._POW2) for v in y])
+    assert np.allclose(exp, np.exp(y), rtol=1e-15, atol=0)
+    assert kernels._exp(-1e5, kernels._POW2) < 1e-300
+
+
+def test_reference_path_is_restored() -> None:
+    assert kernels.active()
+    with pytest.raises(RuntimeError), kernels.reference_path():
+        assert not kernels.active()
+        raise RuntimeError
+    assert kernels.active()
