@@ -1,13 +1,18 @@
 """Time the default-convention (cddfuse) metrics on the 640x480 reference triples, one core.
 
 Per triple: the median wall and CPU time of ``ivifbench.compute`` (all 12 default metrics,
-images already decoded), and two ratios:
+images already decoded), the same with the compiled kernels off (``kernels.reference_path()``,
+the numpy path, timed interleaved with it), and two ratios:
 
 * against the reference evaluator's time for that triple, the sum of CDDFuse's per-metric
   ``seconds`` in ``values.csv`` (float32, as shipped, measured when the set was made);
 * against a baseline measured in this run on the first triples: the same definitions written
   the direct way the evaluator computes them (2-D ``convolve2d`` windows, ``uniform_filter``,
   ``np.unique`` contingency, whole-image arrays). Its values are compared with ours as a check.
+
+Then, on the first triple, the CPU milliseconds of every metric of every convention alone,
+compiled vs numpy path (interleaved), and the one-off compile time of the kernels (a fresh
+process with an empty numba cache).
 
 Usage: ``python benchmarks/metrics.py [--repeats N] [--baseline-triples K]``.
 Needs ``../shared/refs``.
@@ -23,7 +28,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -36,6 +43,7 @@ from scipy.signal import convolve2d  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ivifbench import compute  # noqa: E402
 from ivifbench.conventions import CONVENTIONS  # noqa: E402
+from ivifbench.metrics import kernels  # noqa: E402
 from ivifdata.imageio import read_image  # noqa: E402
 
 REFS = Path(__file__).resolve().parents[1] / ".." / "shared" / "refs"
@@ -138,6 +146,68 @@ def direct_cddfuse(f: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, flo
     }
 
 
+def _timed(call, repeats: int) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Wall and CPU seconds of ``call()`` with the kernels and on the numpy path, alternating
+    (after one warm-up call of each)."""
+    call()
+    with kernels.reference_path():
+        call()
+    wall, cpu, ref_wall, ref_cpu = [], [], [], []
+    for _ in range(repeats):
+        for reference in (False, True):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            if reference:
+                with kernels.reference_path():
+                    call()
+            else:
+                call()
+            (ref_wall if reference else wall).append(time.perf_counter() - start)
+            (ref_cpu if reference else cpu).append(time.process_time() - start_cpu)
+    return wall, cpu, ref_wall, ref_cpu
+
+
+COMPILE_SCRIPT = """
+import time, numpy as np
+start = time.perf_counter()
+from ivifbench import CONVENTIONS, compute
+im = [np.full((64, 64), 9, np.uint8)] * 3
+for c in CONVENTIONS: compute(*im, convention=c)
+print(time.perf_counter() - start)
+"""
+
+
+def compile_seconds() -> float:
+    """Import + first ``compute`` of every convention in a fresh process with an empty numba
+    cache: the one-off cost of compiling the kernels (later processes load them)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = subprocess.run(
+            [sys.executable, "-c", COMPILE_SCRIPT], env=env, capture_output=True, text=True
+        )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def per_metric_table(images: list[np.ndarray], repeats: int) -> None:
+    """CPU ms of each metric of each convention alone, compiled vs numpy path."""
+    print(f"{'convention':<10} {'metric':<6} {'compiled ms':>11} {'numpy ms':>9} {'speed-up':>8}")
+    for convention, conv in CONVENTIONS.items():
+        totals = [0.0, 0.0]
+        for name in conv.implementations:
+            _, cpu, _, ref_cpu = _timed(
+                lambda name=name, c=convention: compute(*images, metrics=[name], convention=c),
+                repeats,
+            )
+            fast, ref = statistics.median(cpu) * 1e3, statistics.median(ref_cpu) * 1e3
+            if name in conv.default_metrics:
+                totals[0] += fast
+                totals[1] += ref
+            print(f"{convention:<10} {name:<6} {fast:11.2f} {ref:9.2f} {ref / fast:7.1f}x")
+        print(
+            f"{convention:<10} {'sum of defaults':<6} {totals[0]:6.2f} {totals[1]:9.2f} "
+            f"{totals[1] / totals[0]:7.1f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -148,10 +218,10 @@ def main() -> None:
     names = list(CONVENTIONS["cddfuse"].default_metrics)
     print(f"metrics: {','.join(names)} (cddfuse), median of {args.repeats} runs, 1 thread")
     print(
-        f"{'triple':<24} {'wall ms':>8} {'cpu ms':>7} {'ref ms':>7} {'vs ref':>7} "
+        f"{'triple':<24} {'wall ms':>8} {'cpu ms':>7} {'numpy ms':>8} {'ref ms':>7} {'vs ref':>7} "
         f"{'direct ms':>9} {'vs direct':>9} {'max rel diff':>12}"
     )
-    walls, cpus, ratios, direct_ratios = [], [], [], []
+    walls, cpus, numpy_cpus, ratios, direct_ratios = [], [], [], [], []
     folders = [
         folder
         for folder in sorted((REFS / "triples").iterdir())
@@ -159,19 +229,21 @@ def main() -> None:
     ]
     for index, folder in enumerate(folders):
         images = [read_image(folder / f"{n}.png") for n in ("fused", "ir", "vis")]
-        values = compute(*images, metrics=names)  # also the warm-up
-        wall, cpu = [], []
-        for _ in range(args.repeats):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            compute(*images, metrics=names)
-            wall.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
+        values = compute(*images, metrics=names)
+        wall, cpu, _, ref_cpu = _timed(
+            lambda images=images: compute(*images, metrics=names), args.repeats
+        )
         ours, ours_cpu = statistics.median(wall) * 1e3, statistics.median(cpu) * 1e3
+        numpy_cpu = statistics.median(ref_cpu) * 1e3
         ref = baseline[folder.name] * 1e3
         walls.append(ours)
         cpus.append(ours_cpu)
+        numpy_cpus.append(numpy_cpu)
         ratios.append(ref / ours)
-        line = f"{folder.name:<24} {ours:8.1f} {ours_cpu:7.1f} {ref:7.0f} {ref / ours:6.0f}x"
+        line = (
+            f"{folder.name:<24} {ours:8.1f} {ours_cpu:7.1f} {numpy_cpu:8.1f} {ref:7.0f} "
+            f"{ref / ours:6.0f}x"
+        )
         if index < args.baseline_triples:
             planes = [image.astype(np.float64) for image in images]
             start = time.perf_counter()
@@ -184,20 +256,14 @@ def main() -> None:
         print(line)
     print(
         f"{'median':<24} {statistics.median(walls):8.1f} {statistics.median(cpus):7.1f} "
-        f"{'':>7} {statistics.median(ratios):6.0f}x "
+        f"{statistics.median(numpy_cpus):8.1f} {'':>7} {statistics.median(ratios):6.0f}x "
         f"{'':>9} {statistics.median(direct_ratios) if direct_ratios else 0:8.0f}x"
     )
     print("target: <= 20 ms per 640x480 triple on one core (>= 100x the reference)")
     images = [read_image(folders[0] / f"{n}.png") for n in ("fused", "ir", "vis")]
-    cells = []
-    for name in names:
-        cpu = []
-        for _ in range(args.repeats):
-            start_cpu = time.process_time()
-            compute(*images, metrics=[name])
-            cpu.append(time.process_time() - start_cpu)
-        cells.append(f"{name} {statistics.median(cpu) * 1e3:.1f}")
-    print(f"CPU ms per metric alone ({folders[0].name}, incl. input checks): " + ", ".join(cells))
+    print(f"CPU ms per metric alone ({folders[0].name}, incl. input checks):")
+    per_metric_table(images, args.repeats)
+    print(f"one-off kernel compile (fresh process, empty cache): {compile_seconds():.1f} s")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ def entropy(fused: np.ndarray) -> float:
     Identical in VIFB ``metricsEntropy``, Tang (Octave ``entropy`` on uint8) and CDDFuse
     ``Evaluator.EN`` for 8-bit data.
     """
+    if kernels.active():
+        counts, ok = kernels.grey_histogram(*kernels.contiguous(fused))
+        if ok:
+            return _entropy(counts, np.log2)
     codes = grey_codes(fused, "EN: fused")
     return _entropy(np.bincount(codes.ravel(), minlength=LEVELS), np.log2)
 

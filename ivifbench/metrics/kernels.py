@@ -240,6 +240,75 @@ def ssim_sums(f, a, b, taps, c1, c2):  # pragma: no cover - compiled
     return total_a, total_b
 
 
+#: Largest magnitude for which the box sums of :func:`ssim_box_sums` stay exact integers.
+EXACT_BOX_LIMIT = 1e6
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _add_row(acc, sign, x):  # pragma: no cover - compiled
+    for j in range(acc.size):
+        acc[j] += sign * x[j]
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _add_row_product(acc, sign, x, y):  # pragma: no cover - compiled
+    for j in range(acc.size):
+        acc[j] += sign * (x[j] * y[j])
+
+
+@njit(**_JIT)
+def _box_columns(f, a, b, row, sign, columns):  # pragma: no cover - compiled
+    """Add ``sign`` (+1 or -1) x input row ``row``'s F, F^2, A, A^2, AF, B, B^2, BF to the
+    running column sums; False if the row holds a non-integer or too large value."""
+    fr, ar, br = f[row], a[row], b[row]
+    for j in range(fr.size):
+        for v in (fr[j], ar[j], br[j]):
+            if not (abs(v) <= EXACT_BOX_LIMIT and v == math.floor(v)):
+                return False
+    _add_row(columns[0], sign, fr)
+    _add_row_product(columns[1], sign, fr, fr)
+    _add_row(columns[2], sign, ar)
+    _add_row_product(columns[3], sign, ar, ar)
+    _add_row_product(columns[4], sign, ar, fr)
+    _add_row(columns[5], sign, br)
+    _add_row_product(columns[6], sign, br, br)
+    _add_row_product(columns[7], sign, br, fr)
+    return True
+
+
+@njit(**_JIT)
+def ssim_box_sums(f, a, b, n, c1, c2):  # pragma: no cover - compiled
+    """:func:`ssim_sums` with an n x n uniform window on integer-valued images by running
+    sums, which are exact integers there (any order gives the same local means). Third value
+    False (sums unusable) if an image holds a non-integer or a magnitude above
+    EXACT_BOX_LIMIT."""
+    height, width = f.shape
+    out_width = width - n + 1
+    columns = np.zeros((8, width))
+    h = np.empty((8, out_width))
+    ones = np.ones(n)
+    scale = 1.0 / (n * n)
+    total_a = total_b = 0.0
+    for r in range(n - 1):
+        if not _box_columns(f, a, b, r, 1.0, columns):
+            return 0.0, 0.0, False
+    for i in range(height - n + 1):
+        if not _box_columns(f, a, b, i + n - 1, 1.0, columns):
+            return 0.0, 0.0, False
+        for m in range(8):
+            _horizontal(h[m], ones, columns[m])
+        for j in range(out_width):
+            mu_f, e_ff = h[0, j] * scale, h[1, j] * scale
+            total_a += _ssim_pixel(
+                h[2, j] * scale, mu_f, h[3, j] * scale, e_ff, h[4, j] * scale, c1, c2
+            )
+            total_b += _ssim_pixel(
+                h[5, j] * scale, mu_f, h[6, j] * scale, e_ff, h[7, j] * scale, c1, c2
+            )
+        _box_columns(f, a, b, i, -1.0, columns)
+    return total_a, total_b, True
+
+
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _ssim_pixel(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2):  # pragma: no cover - compiled
     product = mu_x * mu_y
@@ -485,3 +554,16 @@ def gradient_magnitude_sum(f):  # pragma: no cover - compiled
             gy = (down[j] - up[j]) * half
             total += math.sqrt((gx[j] * gx[j] + gy * gy) / 2.0)
     return total
+
+
+@njit(**_JIT)
+def grey_histogram(x):  # pragma: no cover - compiled
+    """(256-bin histogram, ok) of an image of integer grey levels 0-255; ok False otherwise."""
+    counts = np.zeros(256, dtype=np.int64)
+    flat = x.ravel()
+    for i in range(flat.size):
+        v = flat[i]
+        if not (0.0 <= v <= 255.0 and v == math.floor(v)):
+            return counts, False
+        counts[int(v)] += 1
+    return counts, True
