@@ -165,8 +165,8 @@ def subsample_valid(image, taps):  # pragma: no cover - compiled
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _vif_factors(mu_s, e_ss, e_sf, mu_f, var_f, sigma_nsq, eps):  # pragma: no cover
-    """(1 + g^2 s^2 / (v^2 + sigma_nsq), 1 + s^2 / sigma_nsq) of one pixel, the masks of
+def _source_gain(mu_s, e_ss, e_sf, mu_f, var_f, eps):  # pragma: no cover - compiled
+    """(gain g, source variance s^2, distortion variance v^2) of one pixel with the masks of
     ``vif.source_gains``."""
     cov = e_sf - mu_s * mu_f
     var_s = max(e_ss - mu_s * mu_s, 0.0)
@@ -177,6 +177,13 @@ def _vif_factors(mu_s, e_ss, e_sf, mu_f, var_f, sigma_nsq, eps):  # pragma: no c
         var_s = 0.0
     if not informative:
         gain = 0.0
+    return gain, var_s, noise
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _vif_factors(mu_s, e_ss, e_sf, mu_f, var_f, sigma_nsq, eps):  # pragma: no cover
+    """(1 + g^2 s^2 / (v^2 + sigma_nsq), 1 + s^2 / sigma_nsq) of one pixel."""
+    gain, var_s, noise = _source_gain(mu_s, e_ss, e_sf, mu_f, var_f, eps)
     noise += sigma_nsq
     return (gain * gain * var_s + noise) / noise, 1.0 + var_s / sigma_nsq
 
@@ -216,6 +223,43 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps):  # pragma: no cover - compile
                 for j in range(out_width):
                     if not pq[j] < PRODUCT_LIMIT:
                         sums[4] = 1.0
+                    sums[q] += math.log10(pq[j])
+                    pq[j] = 1.0
+    return sums
+
+
+@njit(**_JIT)
+def viff_scale_sums(f, a, b, taps, visual_noise, eps):  # pragma: no cover - compiled
+    """Han's VIFF at one scale: [sum log10(1 + g^2 s^2 / (v^2 + n)), sum log10(1 + s^2 / n),
+    number of pixels, overflow flag] with per pixel the source of the smaller gain (B on
+    ties), as ``viff._selected_information``."""
+    n = taps.size
+    height, width = f.shape
+    out_rows, out_width = height - n + 1, width - n + 1
+    ring, v, h = _moment_buffers(taps, width)
+    products = np.ones((2, out_width))
+    sums = np.zeros(4)
+    sums[2] = out_rows * out_width
+    for i in range(out_rows):
+        _moment_rows(f, a, b, taps, i, ring, v, h)
+        p0, p1 = products[0], products[1]
+        for j in range(out_width):
+            mu_f = h[0, j]
+            var_f = max(h[1, j] - mu_f * mu_f, 0.0)
+            gain_a, var_a, noise_a = _source_gain(h[2, j], h[3, j], h[4, j], mu_f, var_f, eps)
+            gain_b, var_b, noise_b = _source_gain(h[5, j], h[6, j], h[7, j], mu_f, var_f, eps)
+            take_a = gain_a < gain_b
+            gain = gain_a if take_a else gain_b
+            var_s = var_a if take_a else var_b
+            noise = (noise_a if take_a else noise_b) + visual_noise
+            p0[j] *= gain * gain * var_s / noise + 1.0
+            p1[j] *= var_s / visual_noise + 1.0
+        if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
+            for q in range(2):
+                pq = products[q]
+                for j in range(out_width):
+                    if not pq[j] < PRODUCT_LIMIT:
+                        sums[3] = 1.0
                     sums[q] += math.log10(pq[j])
                     pq[j] = 1.0
     return sums
