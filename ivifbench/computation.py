@@ -12,6 +12,7 @@ import numpy as np
 from ivifbench.conventions import DEFAULT_CONVENTION, Convention, MetricImpl, get_convention
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.inputs import Triple, load_triple
+from ivifbench.metrics import kernels
 from ivifbench.registry import METRICS
 
 ImageSource = str | os.PathLike | np.ndarray
@@ -73,16 +74,20 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
     ``vifb`` gives one triple per fused channel: with a colour fused image the VIS image must be
     colour (VIFB indexes VIS_k) and a gray IR is shared by all channels; with a gray fused
     image both sources must be gray (VIFB would mix conversions inside its metric functions).
+    The source planes are made once per source pair inside :func:`kernels.shared_sources`.
     """
-    if convention.to_gray is not None:
-        return [
-            tuple(
-                _plane(convention.to_gray(im.pixels) if im.is_colour else im.pixels)
-                for im in triple.images()
-            )
-        ]
     fused, ir, vis = triple.images()
-    if not fused.is_colour:
+    if convention.to_gray is not None:
+        to_gray = convention.to_gray
+        fused_planes = [_plane(to_gray(fused.pixels) if fused.is_colour else fused.pixels)]
+
+        def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
+            ir_p, vis_p = (
+                _plane(to_gray(im.pixels) if im.is_colour else im.pixels) for im in (ir, vis)
+            )
+            return [(ir_p, vis_p)]
+
+    elif not fused.is_colour:
         colour = [im.label for im in (ir, vis) if im.is_colour]
         if colour:
             raise MetricInputError(
@@ -90,20 +95,36 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
                 "convention evaluates channel by channel, so give a colour fused image or "
                 "gray sources"
             )
-        return [tuple(_plane(im.pixels) for im in (fused, ir, vis))]
-    if not vis.is_colour:
-        raise MetricInputError(
-            f"{vis.label}: gray VIS with a colour fused image; the vifb convention computes "
-            "metric(VIS_k, IR, F_k) per channel k and needs a colour VIS image"
-        )
-    return [
-        (
-            _plane(fused.pixels[..., k]),
-            _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels),
-            _plane(vis.pixels[..., k]),
-        )
-        for k in range(3)
-    ]
+        fused_planes = [_plane(fused.pixels)]
+
+        def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
+            return [(_plane(ir.pixels), _plane(vis.pixels))]
+
+    else:
+        if not vis.is_colour:
+            raise MetricInputError(
+                f"{vis.label}: gray VIS with a colour fused image; the vifb convention computes "
+                "metric(VIS_k, IR, F_k) per channel k and needs a colour VIS image"
+            )
+        fused_planes = [_plane(fused.pixels[..., k]) for k in range(3)]
+
+        def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
+            return [
+                (
+                    _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels),
+                    _plane(vis.pixels[..., k]),
+                )
+                for k in range(3)
+            ]
+
+    key = (
+        "planes",
+        convention.name,
+        len(fused_planes),
+        *map(kernels.array_key, (ir.pixels, vis.pixels)),
+    )
+    sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
+    return [(f, ir_p, vis_p) for f, (ir_p, vis_p) in zip(fused_planes, sources, strict=True)]
 
 
 def _evaluate(impl: MetricImpl, planes: list[Planes]) -> float:

@@ -33,6 +33,7 @@ from ivifbench.cache import ValueCache, result_key
 from ivifbench.computation import compute
 from ivifbench.errors import MetricInputError
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
+from ivifbench.metrics.kernels import shared_sources
 from ivifbench.splits import Split
 from ivifdata.imageio import ImageReadError, read_image
 
@@ -159,7 +160,8 @@ def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
             )
             for t in job.tasks
         ]
-    return [evaluate_task(task, ir, vis, dataset, convention) for task in job.tasks]
+    with shared_sources():  # source-only metric work once per pair, not once per method
+        return [evaluate_task(task, ir, vis, dataset, convention) for task in job.tasks]
 
 
 def _limit_worker_threads() -> None:

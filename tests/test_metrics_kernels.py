@@ -94,7 +94,8 @@ def test_vif_overflowing_products_fall_back_to_numpy() -> None:
     rng = np.random.default_rng(5)
     f, a, b = (rng.random((50, 60)) * 1e12 for _ in range(3))
     taps = gaussian_window_1d(17, 17 / 5)
-    assert kernels.vif_scale_sums(f, a, b, taps, 2.0, vif.EPS)[4] == 1.0
+    no_sources = np.empty((4, 0, 0))
+    assert kernels.vif_scale_sums(f, a, b, taps, 2.0, vif.EPS, no_sources, kernels.NO_SOURCES)[4]
     fast = vif.visual_information_fidelity(f, a, b)
     with kernels.reference_path():
         reference = vif.visual_information_fidelity(f, a, b)
@@ -142,3 +143,29 @@ def test_reference_path_is_restored() -> None:
         assert not kernels.active()
         raise RuntimeError
     assert kernels.active()
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_shared_source_work_gives_the_same_values(convention: str) -> None:
+    """Inside ``shared_sources`` the source work of the first call is reused by the next
+    fused images of the pair (and by VIF/VIFF within a call): values are unchanged."""
+    rng = np.random.default_rng(4)
+    ir, vis = (rng.integers(0, 256, (50, 62, 3), dtype=np.uint8) for _ in range(2))
+    fused = [rng.integers(0, 256, (50, 62, 3), dtype=np.uint8) for _ in range(3)]
+    fused.append(np.full((50, 62, 3), 255, np.uint8))
+    metrics = list(CONVENTIONS[convention].implementations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = [compute(f, ir, vis, metrics=metrics, convention=convention) for f in fused]
+        with kernels.shared_sources():
+            shared = [compute(f, ir, vis, metrics=metrics, convention=convention) for f in fused]
+            cache = kernels._SHARED[0]
+            assert any(key[0] == "vif moments" for key in cache)
+            assert any(key[0] == "qabf edges" for key in cache)
+    assert kernels._SHARED[0] is None
+    for one, other in zip(alone, shared, strict=True):
+        _assert_same(other, one, convention)
+        assert one == other or all(
+            a == b or (math.isnan(a) and math.isnan(b))
+            for a, b in zip(one.values(), other.values(), strict=True)
+        )

@@ -40,6 +40,56 @@ def reference_path() -> Iterator[None]:
         _ENABLED[0] = previous
 
 
+#: The source-work cache of the innermost :func:`shared_sources` block (None outside).
+_SHARED: list[dict | None] = [None]
+
+
+@contextmanager
+def shared_sources() -> Iterator[None]:
+    """Within the block, work that depends on the source images only (their float planes,
+    VIF/VIFF source moments, Qabf source edges) is done once and reused by every
+    :func:`ivifbench.compute` call with the same source arrays (``ivifbench eval`` evaluates
+    all methods of a source pair in one block). The source arrays must not be modified in
+    the block. Values are identical with and without it."""
+    previous = _SHARED[0]
+    _SHARED[0] = {}
+    try:
+        yield
+    finally:
+        _SHARED[0] = previous
+
+
+def array_key(array: np.ndarray) -> tuple:
+    """Identity of an array's pixels: buffer address, shape, strides and dtype (views of the
+    same memory have the same key)."""
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+def shared(key: tuple, keep: tuple, make):
+    """``make()``, remembered under ``key`` inside a :func:`shared_sources` block (``keep``:
+    the arrays the key refers to, held so that their addresses stay theirs)."""
+    cache = _SHARED[0]
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = (make(), keep)
+    return cache[key][0]
+
+
+def source_buffer(key: tuple, keep: tuple, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """(buffer, mode) for a kernel's source-only results: a fresh buffer to fill
+    (STORE_SOURCES) the first time ``key`` is seen in a :func:`shared_sources` block, the
+    filled one (LOAD_SOURCES) afterwards, and an unused one (NO_SOURCES) outside a block."""
+    cache = _SHARED[0]
+    if cache is None:
+        return _NO_SOURCE_ARRAY[: shape[0]], NO_SOURCES
+    if key in cache:
+        return cache[key][0], LOAD_SOURCES
+    buffer = np.empty(shape)
+    cache[key] = (buffer, keep)
+    return buffer, STORE_SOURCES
+
+
 def contiguous(*images: np.ndarray) -> list[np.ndarray]:
     """The images as C-contiguous float64 arrays (no copy when they already are)."""
     return [np.ascontiguousarray(image, dtype=np.float64) for image in images]
@@ -107,12 +157,21 @@ def _store_products(f, a, b, row, slot, ring):  # pragma: no cover - compiled
         bf[j] = br[j] * fr[j]
 
 
+#: Modes of the source-only work in :func:`_moment_rows` and :func:`qabf_sums`.
+NO_SOURCES, STORE_SOURCES, LOAD_SOURCES = 0, 1, 2
+#: Rows of ``h`` in :func:`_moment_rows` that depend on the sources only (A, A^2, B, B^2).
+SOURCE_MAPS = (2, 3, 5, 6)
+
+
 @njit(**_JIT)
-def _moment_rows(f, a, b, taps, row, ring, v, h):  # pragma: no cover - compiled
+def _moment_rows(f, a, b, taps, row, ring, v, h, sources, mode):  # pragma: no cover - compiled
     """Local moments of output row ``row`` of a 'valid' separable filter with ``taps``:
     h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j. Rows must be
     visited in order from 0: ``ring`` (5, n, W) keeps the products of the last n input rows.
-    ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output."""
+    ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output.
+    ``sources`` (4, H - n + 1, W - n + 1) holds the source-only moments A, A^2, B, B^2:
+    ``mode`` NO_SOURCES ignores it, STORE_SOURCES fills row ``row``, LOAD_SOURCES reads them
+    instead of filtering (shared source work, see :func:`shared_sources`)."""
     n = taps.size
     if row == 0:
         for k in range(n - 1):
@@ -125,14 +184,25 @@ def _moment_rows(f, a, b, taps, row, ring, v, h):  # pragma: no cover - compiled
         slots[k] = (row + k) % n
     _vertical(v[0], taps, f, rows)
     _vertical(v[1], taps, ring[0], slots)
+    _vertical(v[4], taps, ring[2], slots)
+    _vertical(v[7], taps, ring[4], slots)
+    for m in (0, 1, 4, 7):
+        _horizontal(h[m], taps, v[m])
+    if mode == LOAD_SOURCES:
+        for q in range(4):
+            h[SOURCE_MAPS[q]] = sources[q, row]
+        return
     _vertical(v[2], taps, a, rows)
     _vertical(v[3], taps, ring[1], slots)
-    _vertical(v[4], taps, ring[2], slots)
     _vertical(v[5], taps, b, rows)
     _vertical(v[6], taps, ring[3], slots)
-    _vertical(v[7], taps, ring[4], slots)
-    for m in range(8):
-        _horizontal(h[m], taps, v[m])
+    for q in range(4):
+        _horizontal(h[SOURCE_MAPS[q]], taps, v[SOURCE_MAPS[q]])
+        if mode == STORE_SOURCES:
+            sources[q, row] = h[SOURCE_MAPS[q]]
+
+
+_NO_SOURCE_ARRAY = np.empty((4, 0, 0))
 
 
 @njit(**_JIT)
@@ -196,7 +266,7 @@ PRODUCT_LIMIT = 1e300
 
 
 @njit(**_JIT)
-def vif_scale_sums(f, a, b, taps, sigma_nsq, eps):  # pragma: no cover - compiled
+def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no cover
     """[sum log10 num factor, sum log10 den factor] for A then B over one scale's valid
     pixels, and a fifth entry 1.0 if a product left the safe range (result unusable)."""
     n = taps.size
@@ -206,7 +276,7 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps):  # pragma: no cover - compile
     products = np.ones((4, out_width))
     sums = np.zeros(5)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h)
+        _moment_rows(f, a, b, taps, i, ring, v, h, sources, mode)
         p0, p1, p2, p3 = products[0], products[1], products[2], products[3]
         for j in range(out_width):
             mu_f = h[0, j]
@@ -229,7 +299,7 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps):  # pragma: no cover - compile
 
 
 @njit(**_JIT)
-def viff_scale_sums(f, a, b, taps, visual_noise, eps):  # pragma: no cover - compiled
+def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma: no cover
     """Han's VIFF at one scale: [sum log10(1 + g^2 s^2 / (v^2 + n)), sum log10(1 + s^2 / n),
     number of pixels, overflow flag] with per pixel the source of the smaller gain (B on
     ties), as ``viff._selected_information``."""
@@ -241,7 +311,7 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps):  # pragma: no cover - com
     sums = np.zeros(4)
     sums[2] = out_rows * out_width
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h)
+        _moment_rows(f, a, b, taps, i, ring, v, h, sources, mode)
         p0, p1 = products[0], products[1]
         for j in range(out_width):
             mu_f = h[0, j]
@@ -274,9 +344,10 @@ def ssim_sums(f, a, b, taps, c1, c2):  # pragma: no cover - compiled
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
     ring, v, h = _moment_buffers(taps, width)
+    no_sources = np.empty((4, 0, 0))
     total_a = total_b = 0.0
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h)
+        _moment_rows(f, a, b, taps, i, ring, v, h, no_sources, NO_SOURCES)
         for j in range(out_width):
             mu_f, e_ff = h[0, j], h[1, j]
             total_a += _ssim_pixel(h[2, j], mu_f, h[3, j], e_ff, h[4, j], c1, c2)
@@ -450,8 +521,10 @@ def _qabf_term(g_s, a_s, g_f, a_f, kg, dg, ka_slope, ka_offset, pow2):  # pragma
 
 
 @njit(**_JIT)
-def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset):  # pragma: no cover - compiled
-    """(sum of Qabf numerator terms without Tg Ta, sum of source strengths) over all pixels."""
+def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset, sources, mode):  # pragma: no cover
+    """(sum of Qabf numerator terms without Tg Ta, sum of source strengths) over all pixels.
+    ``sources`` (4, H, W): strength and orientation of A, then of B, stored or loaded as
+    ``mode`` says (see :func:`_moment_rows`)."""
     height, width = f.shape
     padded = np.zeros((3, height + 2, width + 2))
     padded[0, 1:-1, 1:-1] = f
@@ -463,8 +536,14 @@ def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset):  # pragma: no cover - compi
     numerator = denominator = 0.0
     for i in range(height):
         _sobel_orientation_row(padded[0, i], padded[0, i + 1], padded[0, i + 2], g_f, a_f)
-        _sobel_orientation_row(padded[1, i], padded[1, i + 1], padded[1, i + 2], g_a, a_a)
-        _sobel_orientation_row(padded[2, i], padded[2, i + 1], padded[2, i + 2], g_b, a_b)
+        if mode == LOAD_SOURCES:
+            g_a, a_a, g_b, a_b = sources[0, i], sources[1, i], sources[2, i], sources[3, i]
+        else:
+            _sobel_orientation_row(padded[1, i], padded[1, i + 1], padded[1, i + 2], g_a, a_a)
+            _sobel_orientation_row(padded[2, i], padded[2, i + 1], padded[2, i + 2], g_b, a_b)
+            if mode == STORE_SOURCES:
+                sources[0, i], sources[1, i] = g_a, a_a
+                sources[2, i], sources[3, i] = g_b, a_b
         for j in range(width):
             gf, af = g_f[j], a_f[j]
             numerator += _qabf_term(g_a[j], a_a[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)

@@ -62,14 +62,22 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
     the images first: VIFB uses 255 (``255 * im2double(double)``), which changes the value the
     tie rule assigns. NaN when neither source has any gradient.
     """
-    if input_scale != 1.0:
-        fused, a, b = fused * input_scale, a * input_scale, b * input_scale
     if kernels.active():
+        fused, a, b = kernels.contiguous(fused, a, b)
+        sources, mode = kernels.source_buffer(
+            ("qabf edges", input_scale, kernels.array_key(a), kernels.array_key(b)),
+            (a, b),
+            (4, *a.shape),
+        )
+        if input_scale != 1.0:
+            fused, a, b = fused * input_scale, a * input_scale, b * input_scale
         numerator, denominator = kernels.qabf_sums(
-            *kernels.contiguous(fused, a, b), KG, DG, -KA / (math.pi / 2), KA * (1.0 - DA)
+            fused, a, b, KG, DG, -KA / (math.pi / 2), KA * (1.0 - DA), sources, mode
         )
         numerator *= TG * TA
     else:
+        if input_scale != 1.0:
+            fused, a, b = fused * input_scale, a * input_scale, b * input_scale
         numerator, denominator = _qabf_sums(fused, a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.float64(numerator) / np.float64(denominator))

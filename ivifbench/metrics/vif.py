@@ -133,18 +133,39 @@ def vifp_terms(
     return list(zip(num, den, strict=True))
 
 
+def compiled_scales(a: np.ndarray, b: np.ndarray, dist: np.ndarray):
+    """Yield (scale, dist, a, b, taps, source buffer, mode) of each of the four scales for the
+    compiled kernels: the images low-passed and subsampled to that scale, and the buffer of
+    the sources' moments at that scale (shared by VIF and VIFF, and by every fused image of
+    a source pair inside :func:`kernels.shared_sources`)."""
+    a, b, dist = kernels.contiguous(a, b, dist)
+    identity = (kernels.array_key(a), kernels.array_key(b))
+    keep = (a, b)
+    for scale, size in enumerate(SCALE_WINDOWS):
+        taps = gaussian_window_1d(size, size / 5.0)
+        if scale > 0:
+            dist = kernels.subsample_valid(dist, taps)
+            a, b = kernels.shared(
+                ("vif sources", scale, *identity),
+                keep,
+                lambda a=a, b=b, taps=taps: (
+                    kernels.subsample_valid(a, taps),
+                    kernels.subsample_valid(b, taps),
+                ),
+            )
+        shape = (4, dist.shape[0] - size + 1, dist.shape[1] - size + 1)
+        sources, mode = kernels.source_buffer(("vif moments", scale, *identity), keep, shape)
+        yield scale, dist, a, b, taps, sources, mode
+
+
 def _vifp_terms_compiled(
     a: np.ndarray, b: np.ndarray, dist: np.ndarray, sigma_nsq: float
 ) -> list[tuple[float, float]] | None:
     """:func:`vifp_terms` of the references (a, b) by the compiled kernels; ``None`` if a
     product of factors left the safe range (then the numpy path decides)."""
-    a, b, dist = kernels.contiguous(a, b, dist)
     sums = np.zeros(4)
-    for scale, size in enumerate(SCALE_WINDOWS):
-        taps = gaussian_window_1d(size, size / 5.0)
-        if scale > 0:
-            a, b, dist = (kernels.subsample_valid(x, taps) for x in (a, b, dist))
-        scale_sums = kernels.vif_scale_sums(dist, a, b, taps, sigma_nsq, EPS)
+    for _, dist_s, a_s, b_s, taps, sources, mode in compiled_scales(a, b, dist):
+        scale_sums = kernels.vif_scale_sums(dist_s, a_s, b_s, taps, sigma_nsq, EPS, sources, mode)
         if scale_sums[4]:
             return None
         sums += scale_sums[:4]

@@ -13,7 +13,14 @@ from ivifbench.metrics.filtering import (
     gaussian_window_1d,
     valid_bands,
 )
-from ivifbench.metrics.vif import EPS, MIN_SIDE, SCALE_WINDOWS, local_variance, source_gains
+from ivifbench.metrics.vif import (
+    EPS,
+    MIN_SIDE,
+    SCALE_WINDOWS,
+    compiled_scales,
+    local_variance,
+    source_gains,
+)
 
 #: Weights of the four scales.
 SCALE_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
@@ -72,11 +79,10 @@ def _scale_scores_compiled(f: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     """The four scale scores by the compiled kernel; ``None`` if a product overflowed. The
     per-pixel 1e-7 offsets are added as (number of pixels) x 1e-7."""
     scores = np.empty(len(SCALE_WINDOWS))
-    for scale, size in enumerate(SCALE_WINDOWS):
-        taps = gaussian_window_1d(size, size / 5.0)
-        if scale > 0:
-            f, a, b = (kernels.subsample_valid(image, taps) for image in (f, a, b))
-        vid, vind, pixels, overflow = kernels.viff_scale_sums(f, a, b, taps, VISUAL_NOISE, EPS)
+    for scale, f_s, a_s, b_s, taps, sources, mode in compiled_scales(a, b, f):
+        vid, vind, pixels, overflow = kernels.viff_scale_sums(
+            f_s, a_s, b_s, taps, VISUAL_NOISE, EPS, sources, mode
+        )
         if overflow:
             return None
         offset = pixels * RATIO_OFFSET
