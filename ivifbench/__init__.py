@@ -1,7 +1,8 @@
 """ivifbench: infrared-visible fusion metrics that reproduce the published toolboxes exactly.
 
 ``compute(fused, ir, vis, metrics=None, convention="cddfuse")`` returns ``{name: value}``;
-``METRICS`` describes each canonical metric, ``CONVENTIONS`` each toolbox's variants.
+``METRICS`` describes each canonical metric, ``CONVENTIONS`` each toolbox's variants;
+``compute_batch`` computes batches with torch (imported on first use).
 """
 
 from ivifbench.computation import compute
@@ -19,5 +20,14 @@ __all__ = [
     "MetricInputError",
     "__version__",
     "compute",
+    "compute_batch",
     "metric_unit",
 ]
+
+
+def __getattr__(name: str):
+    if name == "compute_batch":  # torch loads only when the batch backend is used
+        from ivifbench.torch_backend import compute_batch
+
+        return compute_batch
+    raise AttributeError(f"module 'ivifbench' has no attribute {name!r}")

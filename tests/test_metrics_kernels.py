@@ -2,7 +2,7 @@
 
 Every metric of every convention is computed twice, with the kernels and inside
 ``kernels.reference_path()``, on random and adversarial inputs (constant, saturated, tiny at
-each metric's minimum size, odd sizes, colour); the values must agree to 1e-9 relative
+each metric's minimum size, odd sizes, colour); the values must agree to 1e-8 relative
 (NaN and inf exactly where the reference has them). The kernels' own maths functions are
 checked against numpy.
 """
@@ -19,7 +19,9 @@ from ivifbench import CONVENTIONS, compute
 from ivifbench.metrics import information, kernels, qabf, vif
 from ivifbench.metrics.filtering import gaussian_window_1d
 
-REL, ABS = 1e-9, 1e-12
+#: SSIM on a constant fused image cancels E[x^2] - mu^2 against C2 = 3.6e-3: summation orders
+#: (numpy/cv2 box filter, kernel, torch) differ there by up to ~3e-9 relative.
+REL, ABS = 1e-8, 1e-12
 #: Every metric fits at this size (VIF/VIFF need 41 x 41).
 LARGEST_MIN_SIDE = max(
     impl.min_side for conv in CONVENTIONS.values() for impl in conv.implementations.values()
