@@ -536,14 +536,13 @@ def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset, sources, mode):  # pragma: n
     numerator = denominator = 0.0
     for i in range(height):
         _sobel_orientation_row(padded[0, i], padded[0, i + 1], padded[0, i + 2], g_f, a_f)
-        if mode == LOAD_SOURCES:
-            g_a, a_a, g_b, a_b = sources[0, i], sources[1, i], sources[2, i], sources[3, i]
+        if mode == LOAD_SOURCES:  # copies: the row buffers keep the loop below vectorised
+            rows[2:6] = sources[:, i]
         else:
             _sobel_orientation_row(padded[1, i], padded[1, i + 1], padded[1, i + 2], g_a, a_a)
             _sobel_orientation_row(padded[2, i], padded[2, i + 1], padded[2, i + 2], g_b, a_b)
             if mode == STORE_SOURCES:
-                sources[0, i], sources[1, i] = g_a, a_a
-                sources[2, i], sources[3, i] = g_b, a_b
+                sources[:, i] = rows[2:6]
         for j in range(width):
             gf, af = g_f[j], a_f[j]
             numerator += _qabf_term(g_a[j], a_a[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)
