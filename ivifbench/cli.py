@@ -198,6 +198,12 @@ DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
     "file of stems; images it lists that are missing are problems.",
 )
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any problem was found.")
+@click.option(
+    "--device",
+    default=None,
+    help="Compute the metrics the torch backend covers with torch on this device (cpu, "
+    "cuda, cuda:1...) [default: numpy].",
+)
 def eval_command(
     results: Path,
     ir_dir: Path,
@@ -212,6 +218,7 @@ def eval_command(
     no_cache: bool,
     split_name: str | None,
     strict: bool,
+    device: str | None,
 ) -> None:
     """Evaluate every method folder RESULTS/<method>/ against the IR and VIS sources.
 
@@ -228,6 +235,13 @@ def eval_command(
         fail(str(exc))
     if no_cache and cache_file is not None:
         fail("--cache and --no-cache exclude each other")
+    if device is not None:
+        from ivifbench.torch_backend import resolve_device
+
+        try:
+            resolve_device(device)
+        except MetricInputError as exc:
+            fail(f"--device {exc}")
     problems_path = problems_file or problems_path_for(output)
     try:
         split = None if split_name is None else load_split(split_name)
@@ -248,6 +262,7 @@ def eval_command(
             problems_path=problems_path,
             progress=sys.stderr.isatty(),
             split=split,
+            device=device,
         )
     except TableMismatchError as exc:
         fail(f"{output}: {exc}")

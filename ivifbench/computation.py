@@ -135,6 +135,15 @@ def _evaluate(impl: MetricImpl, planes: list[Planes]) -> float:
     return float(values[0] if len(values) == 1 else sum(values) / len(values))
 
 
+def degenerate_message(name: str, convention: str, value: float, label: str) -> str:
+    """The warning for a non-finite metric value (NaN or inf) of the fused image ``label``."""
+    why = "infinite (zero error)" if math.isinf(value) else "undefined (0/0)"
+    return (
+        f"{name} ({convention}) is {value} for {label}: {why} for this input, as in the "
+        "reference toolbox"
+    )
+
+
 def compute(
     fused: ImageSource,
     ir: ImageSource,
@@ -161,10 +170,8 @@ def compute(
         with np.errstate(all="ignore"):
             value = _evaluate(conv.implementations[name], planes)
         if not math.isfinite(value):
-            why = "infinite (zero error)" if math.isinf(value) else "undefined (0/0)"
             warnings.warn(
-                f"{name} ({conv.name}) is {value} for {triple.fused.label}: {why} for this "
-                "input, as in the reference toolbox",
+                degenerate_message(name, conv.name, value, triple.fused.label),
                 DegenerateMetricWarning,
                 stacklevel=2,
             )

@@ -14,6 +14,7 @@ rows: the read-merge-replace of each file happens under an exclusive lock on the
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import time
@@ -30,8 +31,8 @@ from filelock import FileLock
 from tqdm import tqdm
 
 from ivifbench.cache import ValueCache, result_key
-from ivifbench.computation import compute
-from ivifbench.errors import MetricInputError
+from ivifbench.computation import compute, degenerate_message
+from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
 from ivifbench.metrics.kernels import shared_sources
 from ivifbench.splits import Split
@@ -114,12 +115,19 @@ def size_mismatch(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> str | N
 
 
 def evaluate_task(
-    task: Task, ir: np.ndarray, vis: np.ndarray, dataset: str, convention: str
+    task: Task,
+    ir: np.ndarray,
+    vis: np.ndarray,
+    dataset: str,
+    convention: str,
+    device: str | None = None,
 ) -> Outcome:
     """Decode the fused image of ``task`` and compute its metrics against decoded sources.
 
-    Expected input problems (unreadable file, size mismatch, input rejected by the metric core)
-    become a :class:`Problem`; anything else is a bug and propagates.
+    ``device``: the metrics the torch backend covers are computed there with
+    :func:`ivifbench.compute_batch` (the others with numpy). Expected input problems
+    (unreadable file, size mismatch, input rejected by the metric core) become a
+    :class:`Problem`; anything else is a bug and propagates.
     """
     triple = task.triple
 
@@ -137,14 +145,49 @@ def evaluate_task(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            values = compute(fused, ir, vis, metrics=list(task.metrics), convention=convention)
+            values = _compute(fused, ir, vis, task, convention, device)
         except MetricInputError as exc:
             return problem(triple.fused, "invalid_input", str(exc))
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
     return Outcome(task.index, {m: float(values[m]) for m in task.metrics}, None, messages)
 
 
-def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
+def _compute(
+    fused: np.ndarray,
+    ir: np.ndarray,
+    vis: np.ndarray,
+    task: Task,
+    convention: str,
+    device: str | None,
+) -> dict[str, float]:
+    """The task's metric values: numpy, or torch on ``device`` for the metrics it covers."""
+    names = list(task.metrics)
+    if device is None:
+        return compute(fused, ir, vis, metrics=names, convention=convention)
+    from ivifbench.torch_backend import compute_batch, covered
+
+    on_device = covered(convention, names)
+    rest = [name for name in names if name not in on_device]
+    values = compute(fused, ir, vis, metrics=rest, convention=convention) if rest else {}
+    if on_device:
+        batch = compute_batch(
+            fused[None], ir[None], vis[None], on_device, convention=convention, device=device
+        )
+        for name, tensor in batch.items():
+            value = float(tensor[0])
+            if not math.isfinite(value):
+                warnings.warn(
+                    degenerate_message(name, convention, value, str(task.triple.fused)),
+                    DegenerateMetricWarning,
+                    stacklevel=2,
+                )
+            values[name] = value
+    return {name: values[name] for name in names}
+
+
+def evaluate_job(
+    job: Job, dataset: str, convention: str, device: str | None = None
+) -> list[Outcome]:
     """Decode the job's IR and VIS once, then evaluate each task (runs in a worker process)."""
     first = job.tasks[0].triple
     try:
@@ -161,7 +204,7 @@ def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
             for t in job.tasks
         ]
     with shared_sources():  # source-only metric work once per pair, not once per method
-        return [evaluate_task(task, ir, vis, dataset, convention) for task in job.tasks]
+        return [evaluate_task(task, ir, vis, dataset, convention, device) for task in job.tasks]
 
 
 def _limit_worker_threads() -> None:
@@ -407,14 +450,16 @@ def run_eval(
     problems_path: Path | None = None,
     progress: bool = True,
     split: Split | None = None,
+    device: str | None = None,
 ) -> EvalSummary:
     """Evaluate every method folder of ``results_dir`` and write/extend the table ``output``.
 
     ``split`` restricts the evaluation to the images it lists and reports those missing
     (:func:`~ivifbench.matching.plan_evaluation`). ``cache_path=None`` disables reuse across
-    runs. The problems report goes to ``problems_path`` (default :func:`problems_path_for`).
-    Raises ValueError for an unusable layout and :class:`TableMismatchError` for an incompatible
-    existing ``output`` (both before anything is computed).
+    runs. ``device``: see :func:`evaluate_task`. The problems report goes to ``problems_path``
+    (default :func:`problems_path_for`). Raises ValueError for an unusable layout and
+    :class:`TableMismatchError` for an incompatible existing ``output`` (both before anything
+    is computed).
     """
     start = time.perf_counter()
     plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset, split)
@@ -430,7 +475,7 @@ def run_eval(
         )
         problems += hash_problems
         from_cache = len(values)
-        worker = partial(evaluate_job, dataset=dataset, convention=convention)
+        worker = partial(evaluate_job, dataset=dataset, convention=convention, device=device)
         tasks = sum(len(job.tasks) for job in jobs)
         bar = tqdm(total=tasks, desc=f"eval {dataset}", unit="image", disable=not progress)
         for done_jobs, outcomes in enumerate(run_jobs(jobs, worker, workers), start=1):

@@ -307,3 +307,29 @@ def test_existing_table_of_another_convention_is_refused(tmp_path: Path) -> None
     assert (
         result.exit_code == 2 and str(empty) in result.output and "Traceback" not in result.output
     )
+
+
+def test_device_cpu_gives_the_numpy_table_within_1e8(tmp_path: Path) -> None:
+    """``--device cpu``: covered metrics by torch (Nabf by numpy), the same table to 1e-8."""
+    data = copy_eval_data(tmp_path / "data")
+    base = ["--convention", "tang"]
+    numpy_run = cli_eval(data, tmp_path / "numpy.csv", *base)
+    torch_run = cli_eval(data, tmp_path / "torch.csv", *base, "--device", "cpu")
+    assert numpy_run.exit_code == 0 == torch_run.exit_code, torch_run.output
+    expected, got = read_table(tmp_path / "numpy.csv"), read_table(tmp_path / "torch.csv")
+    assert list(got.columns) == list(expected.columns) and len(got) == len(expected) > 0
+    for metric in CONVENTIONS["tang"].default_metrics:
+        for want, value in zip(expected[metric], got[metric], strict=True):
+            assert same(want, value) or math.isclose(want, value, rel_tol=1e-8), metric
+
+
+def test_device_cuda_without_cuda_is_a_usage_error(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = cli_eval(EVAL_DATA, tmp_path / "o.csv", "--device", "cuda")
+    assert result.exit_code == 2
+    assert "error: --device" in result.output and "CUDA is not available" in result.output
+    bad = cli_eval(EVAL_DATA, tmp_path / "o.csv", "--device", "nonsense")
+    assert bad.exit_code == 2 and "error: --device" in bad.output
