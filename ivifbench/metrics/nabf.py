@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.filtering import row_blocks, sobel_rows
 
@@ -80,6 +81,10 @@ def nabf(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     (IR, VIS, F) in place of (F, IR, VIS); that quirk belongs to the ``tang`` convention.
     """
     f, a, b = gray_images("Nabf", MIN_SIDE, fused=fused, ir=ir, vis=vis)
+    if kernels.active():
+        loss, total_weight = kernels.nabf_sums(f, a, b, EDGE_THRESHOLD, WEIGHT_MIN)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(loss) / np.float64(total_weight))
     loss = total_weight = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         for rows in row_blocks(f.shape[0]):  # cache-sized bands
