@@ -64,6 +64,7 @@ def _local_triples() -> dict[tuple[int, ...], list[list[np.ndarray]]]:
     return by_shape
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_reference_triples_in_batches(convention: str) -> None:
     groups = _local_triples()
