@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import ivifdata
+from ivifdata.atomic import PARTIAL_SUFFIX, write_json_atomic
 from ivifdata.folderlock import FolderLocked, locked
 from ivifdata.pairsets import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
@@ -46,13 +47,11 @@ from ivifdata.shardformat import (
 )
 from ivifdata.sources import SourceSet, resolve_sources
 from ivifdata.tarshards import (
-    PARTIAL_SUFFIX,
     Sample,
     index_document,
     note_hash,
     sha256_file,
     unchanged,
-    write_json_atomic,
     write_shard,
 )
 

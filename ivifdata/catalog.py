@@ -11,9 +11,11 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 from tqdm import tqdm
 
+from ivifdata.atomic import atomic_path
+from ivifdata.files import is_image_name
 from ivifdata.fswalk import walk_files
 from ivifdata.layouts import LAYOUTS, detect
-from ivifdata.layouts.base import Extra, Ignored, Source, is_image_name
+from ivifdata.layouts.base import Extra, Ignored, Source
 from ivifdata.pairing import PAIR_COLUMNS, build_pairs
 from ivifdata.probe import CHECKS, Probe, probe_task
 
@@ -96,9 +98,8 @@ class ScanResult:
             ("datasets.csv", self.datasets),
         ):
             target = outdir / name
-            tmp = outdir / f".{name}.tmp-{os.getpid()}"
-            frame.to_csv(tmp, index=False)
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                frame.to_csv(tmp, index=False)
             written.append(target)
         return written
 

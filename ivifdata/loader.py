@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
-import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from ivifdata.atomic import atomic_path, write_json_atomic
 from ivifdata.shardformat import (
     BANK_KEY,
     CACHE_DIR,
@@ -40,7 +40,7 @@ from ivifdata.shardformat import (
     sample_meta,
     sampler_from_index,
 )
-from ivifdata.tarshards import iter_samples, write_json_atomic
+from ivifdata.tarshards import iter_samples
 
 #: a process hands its pages of the cache back to the page cache after touching this many
 #: bytes, so that its resident memory stays bounded for banks larger than RAM budgets.
@@ -104,14 +104,13 @@ class PatchBank:
     def _decode_all(self) -> None:
         """Decode every shard, in bank order, into the ``.npy`` cache (sequential writes: the
         pages go to the OS page cache, not to this process's resident memory)."""
-        partial = self.cache_path.with_name(f"{self.cache_path.name}.{os.getpid()}.partial")
         header = {
             "descr": "|u1",
             "fortran_order": False,
             "shape": (self.n, 2, self.size, self.size),
         }
         sources: list[dict[str, Any]] = []
-        try:
+        with atomic_path(self.cache_path, durable=False) as partial:
             with open(partial, "wb") as handle:
                 np.lib.format.write_array_header_1_0(handle, header)
                 for entry in self.index.shards:
@@ -125,9 +124,6 @@ class PatchBank:
                     f"{self.n}"
                 )
             write_json_atomic(self.sources_path, sources)
-            os.replace(partial, self.cache_path)
-        finally:
-            partial.unlink(missing_ok=True)
 
     @property
     def array(self) -> np.memmap:

@@ -26,11 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ivifdata.atomic import write_bytes_atomic
 from ivifdata.imageio import read_gray
 from ivifdata.permutation import Permutation
 from ivifdata.progress import Progress
 from ivifdata.sources import SourceImage
-from ivifdata.tarshards import note_hash, unchanged, write_bytes_atomic
+from ivifdata.tarshards import note_hash, unchanged
 
 STAGE_MAGIC = b"IVSTAGE1"
 #: the smallest pass rate assumed when sizing the next round (bounds the number of rounds).

@@ -1,10 +1,10 @@
-"""Deterministic webdataset tar shards, atomic file writes and the ``wids`` shard index.
+"""Deterministic webdataset tar shards and the ``wids`` shard index.
 
 Shards are plain POSIX (ustar) tar files as ``webdataset`` reads them: one sample = consecutive
 members ``<key>.<field>`` with a key without dots. Every header is fixed (mtime 0, uid/gid 0,
 no user/group names, mode 0644) and members are written in the order given, so equal contents
-give byte-identical files. Files are written under a ``.partial`` name, fsynced and renamed, so
-a shard that has its final name is complete.
+give byte-identical files. Files are written with :mod:`ivifdata.atomic` (temporary name,
+fsync, rename), so a shard that has its final name is complete.
 
 The index is the ``wids`` shard-index format (``__kind__: wids-shard-index-v1``,
 ``wids_version: 1``, ``shardlist`` of ``{url, nsamples, filesize}``, URLs relative to the
@@ -22,18 +22,16 @@ headers below are what TarWriter would emit, written by hand.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ivifdata.atomic import atomic_path, write_bytes_atomic
+
 BLOCK = 512
 WIDS_KIND = "wids-shard-index-v1"
-PARTIAL_SUFFIX = ".partial"
 
 
 def _header(name: str, size: int) -> bytes:
@@ -67,41 +65,6 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def commit(partial: Path, final: Path, durable: bool = True) -> None:
-    """Rename ``partial`` to ``final`` (atomic on one file system); fsync it first when
-    ``durable`` (outputs; working files only need to survive a killed process)."""
-    if durable:
-        with open(partial, "rb") as handle:
-            os.fsync(handle.fileno())
-    os.replace(partial, final)
-
-
-@contextlib.contextmanager
-def _removed_on_error(partial: Path) -> Iterator[None]:
-    """Remove ``partial`` when the block fails (disk full, a kill by exception): no temp file
-    outlives a failed write."""
-    try:
-        yield
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` through a ``.partial`` file and an atomic rename."""
-    path = Path(path)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    with _removed_on_error(partial):
-        partial.write_bytes(data)
-        commit(partial, path, durable)
-
-
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as sorted, indented JSON (deterministic bytes), atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
-    write_bytes_atomic(path, text.encode("ascii"))
-
-
 HASH_SUFFIX = ".sha256"
 
 
@@ -130,11 +93,10 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> dict[str, Any]:
     The entry holds ``url`` (the file name), ``nsamples``, ``filesize`` and ``sha256``.
     """
     path = Path(path)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
     digest = hashlib.sha256()
     keys: list[str] = []
     position = 0
-    with _removed_on_error(partial), open(partial, "wb") as handle:
+    with atomic_path(path) as partial, open(partial, "wb") as handle:
 
         def emit(chunk: bytes) -> None:
             nonlocal position
@@ -150,7 +112,6 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> dict[str, Any]:
                 emit(_padding(len(data)))
         emit(b"\0" * (2 * BLOCK))
         handle.close()
-        commit(partial, path)
     return {
         "url": path.name,
         "nsamples": len(keys),

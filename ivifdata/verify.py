@@ -6,6 +6,7 @@ import json
 import tarfile
 from pathlib import Path
 
+from ivifdata.atomic import PARTIAL_SUFFIX
 from ivifdata.progress import Progress
 from ivifdata.shardformat import (
     BANK_KEY,
@@ -22,7 +23,7 @@ from ivifdata.shardformat import (
     read_index,
     sample_meta,
 )
-from ivifdata.tarshards import PARTIAL_SUFFIX, iter_samples, sha256_file
+from ivifdata.tarshards import iter_samples, sha256_file
 
 
 def _check_shard(index: ShardIndex, entry: ShardEntry, size: int) -> list[str]:

@@ -22,11 +22,6 @@ from pathlib import Path, PurePosixPath
 #: The bands a pair can hold.
 BANDS = ("ir", "vis", "nir")
 
-#: File name endings (lower case) that are decoded as images.
-IMAGE_SUFFIXES = frozenset(
-    {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".pgm", ".ppm", ".pnm", ".webp"}
-)
-
 #: Side files that come with the datasets and are never images (labels, papers, code).
 SIDE_FILE_SUFFIXES = {
     ".txt": "annotation or text file",
@@ -77,11 +72,6 @@ class Ignored:
 
 
 Assignment = Source | Extra | Ignored
-
-
-def is_image_name(path: PurePosixPath | Path) -> bool:
-    """True when the file name ends in an image suffix (case-insensitive)."""
-    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def side_file(path: PurePosixPath) -> Ignored | None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from ivifdata.files import is_image_name
 from ivifdata.layouts.base import (
     Assignment,
     Extra,
     Layout,
     Source,
     child_dirs,
-    is_image_name,
     is_thumbs_db,
     side_file,
 )

@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
+from ivifdata.files import is_image_name
 from ivifdata.layouts.base import (
     Assignment,
     Extra,
@@ -19,7 +20,6 @@ from ivifdata.layouts.base import (
     Layout,
     Source,
     child_dirs,
-    is_image_name,
     is_thumbs_db,
     side_file,
 )

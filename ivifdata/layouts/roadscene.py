@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from ivifdata.files import is_image_name
 from ivifdata.layouts.base import (
     Assignment,
     Extra,
     Layout,
     Source,
     child_dirs,
-    is_image_name,
     is_thumbs_db,
     side_file,
 )

@@ -21,13 +21,13 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
+from ivifdata.files import is_image_name
 from ivifdata.layouts.base import (
     Assignment,
     Extra,
     Layout,
     Source,
     child_dirs,
-    is_image_name,
     is_thumbs_db,
     name_tokens,
     side_file,
