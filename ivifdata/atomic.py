@@ -45,8 +45,8 @@ def atomic_path(path: str | Path, *, durable: bool = True) -> Iterator[Path]:
 
 def write_bytes_atomic(path: str | Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with atomic_path(path, durable=durable) as tmp:
-        tmp.write_bytes(data)
+    with atomic_path(path, durable=durable) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
 
 
 def write_text_atomic(path: str | Path, text: str, *, durable: bool = True) -> None:

@@ -18,6 +18,8 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ivifdata.atomic import atomic_path
+
 #: Record of the files written by fuse, inside the output folder.
 MANIFEST = ".ivifmodels-fuse.jsonl"
 
@@ -104,14 +106,9 @@ class FuseOutputs:
         """Call ``write(tmp_path)``, rename the file onto ``outdir/name`` and record it."""
         self.outdir.mkdir(parents=True, exist_ok=True)
         path = self.outdir / name
-        tmp = self.outdir / f".{name}.{os.getpid()}.part"
-        try:
+        with atomic_path(path) as tmp:
             write(str(tmp))
             sha = sha256_of(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         line = json.dumps({"file": name, "sha256": sha, "model": self.model}) + "\n"
         with open(self.manifest, "a+b") as handle:
             if handle.seek(0, os.SEEK_END) > 0:

@@ -12,12 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (affinity mask; all CPUs where that is not available)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+from ivifdata.cli_common import usable_cpus
 
 
 def _positive_int(text: str | None) -> int | None:

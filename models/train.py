@@ -39,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ivifdata.atomic import PARTIAL_SUFFIX, write_bytes_atomic, write_text_atomic
 from ivifdata.loader import make_loader
 from ivifdata.shardformat import INDEX_FILE
 
@@ -229,20 +230,11 @@ def _save_atomic(obj: Any, path: Path) -> None:
     disk raises :class:`DiskFullError` and leaves no temporary file."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, buffer.getbuffer())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno in _FULL:
             raise DiskFullError(path, buffer.getbuffer().nbytes) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -425,7 +417,7 @@ class Trainer:
     def _remove_leftovers(self) -> None:
         """Temporary files of a killed run; on a fresh start also the log of a run that wrote
         no checkpoint (``check_output`` refuses a folder with a checkpoint)."""
-        for tmp in self.outdir.glob(".*.part"):
+        for tmp in self.outdir.glob(f".*{PARTIAL_SUFFIX}"):
             tmp.unlink(missing_ok=True)
         log = self.outdir / LOG_FILE
         if not self.resumed and log.exists():
@@ -576,9 +568,7 @@ class Trainer:
                 ) from None
             if record_step <= step:
                 kept.append(line + "\n")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text("".join(kept))
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(kept), durable=False)
 
     def save(self) -> None:
         """Write ``last.pt`` and ``model.pt`` atomically (rank 0 only; once per step)."""

@@ -11,6 +11,8 @@ import torch
 from click.testing import CliRunner
 from trainbank import build_tiny_bank
 
+from ivifdata import atomic as atomic_module
+from ivifdata.atomic import PARTIAL_SUFFIX
 from ivifmodels import train as train_module
 from ivifmodels.cli import main
 from ivifmodels.train import CHECKPOINT, LOG_FILE, MODEL_FILE, TrainConfig, Trainer
@@ -78,13 +80,13 @@ def test_run_killed_before_its_first_checkpoint_restarts(shards, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / LOG_FILE).write_text('{"kind": "step", "epoch": 0, "step": 1, "total": 1.0}\n{"ki')
-    (out / f".{CHECKPOINT}.99999.part").write_bytes(b"half a checkpoint")
+    (out / f".{CHECKPOINT}.99999{PARTIAL_SUFFIX}").write_bytes(b"half a checkpoint")
     result = train(shards, out, "--resume")
     assert result.exit_code == 2 and "start again without --resume" in result.output
     result = train(shards, out, "--max-steps", "1")
     assert result.exit_code == 0, result.output
     assert f"replacing {LOG_FILE} of a run that wrote no checkpoint" in result.stderr
-    assert steps(out) == [1] and not list(out.glob(".*.part"))
+    assert steps(out) == [1] and not list(out.glob(f".*{PARTIAL_SUFFIX}"))
     # a model.pt without its last.pt is somebody's result: still refused
     (out / CHECKPOINT).unlink()
     result = train(shards, out, "--max-steps", "1")
@@ -100,7 +102,8 @@ class FullDisk(io.FileIO):
 
 
 def full_disk_for(monkeypatch, suffix: str) -> None:
-    """Make ``open`` in models/train.py give :class:`FullDisk` for paths ending in ``suffix``."""
+    """Make ``open`` in models/train.py and ivifdata/atomic.py (the checkpoints) give
+    :class:`FullDisk` for paths ending in ``suffix``."""
 
     def fake_open(path, mode="r", *args, **kwargs):
         if str(path).endswith(suffix):
@@ -108,9 +111,10 @@ def full_disk_for(monkeypatch, suffix: str) -> None:
         return open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(train_module, "open", fake_open, raising=False)
+    monkeypatch.setattr(atomic_module, "open", fake_open, raising=False)
 
 
-@pytest.mark.parametrize(("suffix", "name"), [(".part", CHECKPOINT), (LOG_FILE, LOG_FILE)])
+@pytest.mark.parametrize(("suffix", "name"), [(PARTIAL_SUFFIX, CHECKPOINT), (LOG_FILE, LOG_FILE)])
 def test_full_disk_is_one_error_line_and_leaves_no_temporary_file(
     shards, tmp_path, monkeypatch, suffix, name
 ):
@@ -122,7 +126,7 @@ def test_full_disk_is_one_error_line_and_leaves_no_temporary_file(
     assert len(lines) == 1 and lines[0].startswith(f"error: {out}: no space left on the device")
     assert f"while writing {name} (needs " in lines[0] and "free" in lines[0]
     assert "Traceback" not in result.stderr
-    assert not list(out.glob(".*.part")) and not (out / CHECKPOINT).exists()
+    assert not list(out.glob(f".*{PARTIAL_SUFFIX}")) and not (out / CHECKPOINT).exists()
     monkeypatch.undo()  # space freed: the same command starts again (a cut log line is dropped)
     result = train(shards, out, "--max-steps", "1")
     assert result.exit_code == 0, result.output
