@@ -2,8 +2,8 @@
 
 Layout: ``RESULTS/<method>/<stem>.<ext>`` for the fused images, ``IR/<stem>.<ext>`` and
 ``VIS/<stem>.<ext>`` for the sources. Extensions may differ between the three folders (any of
-:data:`IMAGE_EXTENSIONS`, case-insensitive). Hidden entries (names starting with ``.``) are
-ignored. Everything else that cannot be matched becomes a :class:`Problem`.
+:data:`ivifdata.files.IMAGE_SUFFIXES`, case-insensitive). Hidden entries (names starting with
+``.``) are ignored. Everything else that cannot be matched becomes a :class:`Problem`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivifbench.splits import Split
-
-#: File extensions read as images (lower case).
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+from ivifdata.files import images_by_stem
 
 #: Every kind of problem eval reports, with what it means. ``metric_warning`` is informational
 #: (the image was evaluated, a metric warned, e.g. NaN on a constant image); all other kinds mean
@@ -80,32 +78,20 @@ class Plan:
 
 
 def index_images(folder: Path, dataset: str, method: str) -> tuple[dict[str, Path], list[Problem]]:
-    """Map stem -> image file in ``folder`` (not recursive); report everything else."""
-    by_stem: dict[str, list[Path]] = {}
-    problems: list[Problem] = []
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            problems.append(
-                Problem(dataset, method, "", str(entry), "extra_file", "a folder, not an image")
-            )
-        elif entry.suffix.lower() not in IMAGE_EXTENSIONS:
-            detail = f"extension {entry.suffix or '(none)'!r} is not one of the image extensions"
-            problems.append(Problem(dataset, method, "", str(entry), "extra_file", detail))
-        else:
-            by_stem.setdefault(entry.stem, []).append(entry)
-    index: dict[str, Path] = {}
-    for stem, files in by_stem.items():
-        if len(files) == 1:
-            index[stem] = files[0]
-            continue
+    """Map stem -> image file in ``folder`` (not recursive, ``ivifdata.files`` rules); report
+    everything else."""
+    found = images_by_stem(folder)
+    problems = [
+        Problem(dataset, method, "", str(path), "extra_file", reason)
+        for path, reason in found.other.items()
+    ]
+    for stem, files in found.ambiguous.items():
         names = ", ".join(f.name for f in files)
         for file in files:
             problems.append(
                 Problem(dataset, method, stem, str(file), "duplicate_stem", f"same stem: {names}")
             )
-    return index, problems
+    return found.by_stem, problems
 
 
 def match_sources(

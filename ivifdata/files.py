@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivifdata.fswalk import bad_link
+
 #: Extensions (lower case) of the image files the toolkit reads; all decode with Pillow.
 IMAGE_SUFFIXES = frozenset(
     {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".pgm", ".ppm", ".pnm", ".webp"}
@@ -38,7 +40,7 @@ class FolderImages:
 def _not_an_image(entry: Path) -> str | None:
     """Why ``entry`` is not an image file, or None when it is one."""
     if entry.is_symlink() and not entry.exists():
-        return "broken or looping symbolic link"
+        return bad_link(entry).message
     if entry.is_dir():
         return "a folder, not an image"
     if not is_image_name(entry):

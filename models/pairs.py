@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivifdata.fswalk import bad_link
-
-#: File extensions (lower case) taken as images when a folder is given.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+from ivifdata.files import FolderImages, images_by_stem, is_image_name
 
 
 @dataclass(frozen=True)
@@ -28,22 +25,14 @@ class PairProblem:
     reason: str
 
 
-def _images_by_stem(
-    folder: Path,
-) -> tuple[dict[str, Path], dict[str, list[Path]], list[PairProblem]]:
-    """Images of ``folder`` by stem: (unique stems, ambiguous stems with all their files,
-    image names that are broken or looping symlinks)."""
-    found: dict[str, list[Path]] = {}
-    links: list[PairProblem] = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            continue
-        if path.is_file():
-            found.setdefault(path.stem, []).append(path)
-        elif path.is_symlink():
-            links.append(PairProblem(path, bad_link(path).message))
-    unique = {stem: paths[0] for stem, paths in found.items() if len(paths) == 1}
-    return unique, {stem: paths for stem, paths in found.items() if len(paths) > 1}, links
+def _images_by_stem(folder: Path) -> tuple[FolderImages, list[PairProblem]]:
+    """The images of ``folder`` (``ivifdata.files`` rules) and the image names that cannot be
+    read (broken or looping symlinks); other non-image entries are not fusion inputs."""
+    found = images_by_stem(folder)
+    unusable = [
+        PairProblem(path, reason) for path, reason in found.other.items() if is_image_name(path)
+    ]
+    return found, unusable
 
 
 def find_pairs(ir: Path, vis: Path) -> tuple[list[Pair], list[PairProblem]]:
@@ -52,8 +41,10 @@ def find_pairs(ir: Path, vis: Path) -> tuple[list[Pair], list[PairProblem]]:
         return [Pair(ir.stem, ir, vis)], []
     if not (ir.is_dir() and vis.is_dir()):
         raise ValueError(f"--ir {ir} and --vis {vis} must be two existing files or two folders")
-    irs, ir_dups, ir_links = _images_by_stem(ir)
-    viss, vis_dups, vis_links = _images_by_stem(vis)
+    ir_found, ir_links = _images_by_stem(ir)
+    vis_found, vis_links = _images_by_stem(vis)
+    irs, ir_dups = ir_found.by_stem, ir_found.ambiguous
+    viss, vis_dups = vis_found.by_stem, vis_found.ambiguous
     problems = [*ir_links, *vis_links]
     problems += [
         PairProblem(paths[0], f"ambiguous: {len(paths)} images named {stem!r} in {paths[0].parent}")

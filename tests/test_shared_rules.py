@@ -35,7 +35,7 @@ def test_images_by_stem_rules(tmp_path):
     assert found.ambiguous == {"c": [tmp_path / "c.bmp", tmp_path / "c.png"]}
     assert {p.name: r.split()[0] for p, r in found.other.items()} == {
         "gone.png": "broken",
-        "loop.png": "broken",
+        "loop.png": "symlink",
         "notes.txt": "extension",
         "sub": "a",
     }
