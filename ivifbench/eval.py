@@ -36,6 +36,7 @@ from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
 from ivifbench.metrics.kernels import shared_sources
 from ivifbench.splits import Split
+from ivifdata.atomic import atomic_path
 from ivifdata.imageio import ImageReadError, read_image
 
 #: Leading columns of the per-image table.
@@ -342,12 +343,8 @@ def merge_into(
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
     """Write ``table`` to ``path`` through a temporary file, so a crash leaves no half table."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def lock_path_for(path: Path) -> Path:

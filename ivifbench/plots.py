@@ -7,7 +7,6 @@ switch. Every PNG is written to a temporary file and renamed into place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ivifbench.report import MetricSpec
+from ivifdata.atomic import atomic_path
 from ivifdata.imageio import ImageReadError, read_image
 
 if TYPE_CHECKING:
@@ -38,13 +38,9 @@ def safe_name(text: str) -> str:
 
 
 def save_png(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` to ``path`` (PNG, :data:`DPI`) through a temporary file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """Write ``figure`` to ``path`` (PNG, :data:`DPI`) atomically (``ivifdata.atomic``)."""
+    with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=DPI, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -15,7 +15,6 @@ single method is not marked.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from ivifbench.conventions import metric_unit
 from ivifbench.errors import MetricInputError
 from ivifbench.eval import ID_COLUMNS, META_COLUMNS, read_table, table_metrics
 from ivifbench.registry import METRICS
+from ivifdata.atomic import write_text_atomic
 
 #: Name of the block that pools all datasets.
 ALL_DATASETS = "all"
@@ -499,16 +499,6 @@ def sidecar(summary: Summary) -> dict[str, object]:
         "marks": marks,
         "sources": list(summary.sources),
     }
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 #: Renderer of each format.

@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ivifdata.atomic import atomic_path
 from ivifdata.imageio import write_png
 from ivifdata.shardformat import (
     INDEX_FILE,
@@ -125,5 +126,7 @@ def contact_sheet(
 def save_contact_sheet(
     outdir: str | Path, png: str | Path, count: int = 16, epoch: int = 0
 ) -> None:
-    """Write :func:`contact_sheet` to ``png``."""
-    write_png(png, contact_sheet(outdir, count, epoch))
+    """Write :func:`contact_sheet` to ``png`` (atomically)."""
+    sheet = contact_sheet(outdir, count, epoch)
+    with atomic_path(png) as tmp:
+        write_png(tmp, sheet)
