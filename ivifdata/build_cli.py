@@ -10,21 +10,19 @@ from pathlib import Path
 
 import click
 
+from ivifdata.cli_common import fail, out_option, workers_option
+
 #: How many skipped source images are listed on the terminal (all are in build.json).
 MAX_LISTED = 20
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(message, err=True)
-    raise SystemExit(code)
-
-
-@click.command("build")
-@click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
+@click.command(
+    "build",
+    epilog="Example: ivifdata build manifests/sample.yaml -o shards/sample",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(dir_okay=False, path_type=Path))
+@out_option("Folder of the build (shards, index, build.json); an interrupted build resumes.")
+@workers_option()
 @click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key."
 )
@@ -41,17 +39,17 @@ def _fail(message: str, code: int = 2) -> None:
 )
 def build_command(
     recipe_path: Path,
-    outdir: Path,
+    out: Path,
     workers: int,
     overrides: tuple[str, ...],
     data_dir: Path | None,
     strict: bool,
 ) -> None:
-    """Build the shards RECIPE describes into OUTDIR (resumes an interrupted build).
+    """Build the shards RECIPE describes into OUT (resumes an interrupted build).
 
-    One build at a time per OUTDIR: a second one exits 2 naming the running build's pid.
+    One build at a time per OUT: a second one exits 2 naming the running build's pid.
     Source images the build cannot use (unreadable, bands of different sizes, smaller than a
-    patch, no image of the other band) are counted here, listed in OUTDIR/build.json and by
+    patch, no image of the other band) are counted here, listed in OUT/build.json and by
     ``ivifdata inspect``.
     """
     from ivifdata.build import BuildError, DiskFull, build
@@ -62,19 +60,19 @@ def build_command(
     progress = Reporter()
     try:
         recipe = load_recipe(recipe_path, overrides, data_dir)
-        outcome = build(recipe, outdir, workers=workers, progress=progress)
+        outcome = build(recipe, out, workers=workers, progress=progress)
     except RecipeError as exc:
-        _fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))
+        fail("recipe error in " + exc.source + ":\n" + "\n".join(f"  {p}" for p in exc.problems))
     except DiskFull as exc:
-        _fail(f"error: {exc}", code=1)
+        fail(str(exc), code=1)
     except BuildError as exc:  # another build's folder, or one running there: usage errors
-        _fail(f"error: {exc}")
+        fail(str(exc))
     finally:
         progress.close()
     record = outcome.record
     skipped = skipped_sources(record)
     click.echo(
-        f"{outcome.state}: {outdir}: {record['n']} patches, outputs {', '.join(record['outputs'])}"
+        f"{outcome.state}: {out}: {record['n']} patches, outputs {', '.join(record['outputs'])}"
         f", {len(skipped)} source image(s) skipped"
     )
     for path, reason in skipped[:MAX_LISTED]:
@@ -82,10 +80,10 @@ def build_command(
     if len(skipped) > MAX_LISTED:
         click.echo(f"  ... and {len(skipped) - MAX_LISTED} more (see build.json)", err=True)
     if strict and skipped:
-        _fail(f"error: {len(skipped)} source image(s) skipped (--strict)", code=1)
+        fail(f"{len(skipped)} source image(s) skipped (--strict)", code=1)
 
 
-@click.command("verify")
+@click.command("verify", epilog="Example: ivifdata verify shards/sample")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 def verify_command(outdir: Path) -> None:
     """Re-hash and decode every shard of the build in OUTDIR; exit 1 on any damage."""
@@ -93,7 +91,7 @@ def verify_command(outdir: Path) -> None:
     from ivifdata.verify import verify
 
     if not outdir.is_dir():
-        _fail(f"error: {outdir}: not a folder")
+        fail(f"{outdir}: not a folder")
     progress = Reporter()
     try:
         problems, counts = verify(outdir, progress)
@@ -102,14 +100,16 @@ def verify_command(outdir: Path) -> None:
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
-        _fail(f"{outdir}: {len(problems)} problem(s) found", code=1)
+        fail(f"{outdir}: {len(problems)} problem(s) found", code=1)
     click.echo(
         f"{outdir}: OK ({counts['indexes']} indexes, {counts['shards']} shards, "
         f"{counts['samples']} samples re-hashed and decoded)"
     )
 
 
-@click.command("inspect")
+@click.command(
+    "inspect", epilog="Example: ivifdata inspect shards/sample --contact-sheet sheet.png"
+)
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--contact-sheet",
@@ -126,7 +126,7 @@ def inspect_command(outdir: Path, sheet: Path | None, count: int, epoch: int) ->
     try:
         lines = summary(outdir)
     except (OSError, ValueError, KeyError) as exc:
-        _fail(f"{outdir}: not a finished ivifdata build ({exc})")
+        fail(f"{outdir}: not a finished ivifdata build ({exc})")
     click.echo("\n".join(lines))
     if sheet is not None:
         save_contact_sheet(outdir, sheet, count, epoch)

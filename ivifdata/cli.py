@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ivifdata.build_cli import BUILD_COMMANDS
+from ivifdata.cli_common import command_group, fail, out_option, workers_option
 from ivifdata.layouts import LAYOUTS
 
 if TYPE_CHECKING:
@@ -21,12 +22,12 @@ if TYPE_CHECKING:
 MAX_LISTED = 20
 
 
-@click.group()
+@command_group("ivifdata")
 def main() -> None:
     """ivifdata: raw IVIF datasets -> catalog -> training shards."""
 
 
-@main.command("scan")
+@main.command("scan", epilog="Example: ivifdata scan /data/ivif -o catalog/")
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--layout",
@@ -34,7 +35,7 @@ def main() -> None:
     default=None,
     help="Force a layout for ROOT (default: detect each dataset root under ROOT).",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@workers_option()
 @click.option(
     "--check",
     type=click.Choice(["decode", "header"]),
@@ -43,26 +44,22 @@ def main() -> None:
     help="decode: decode every pixel (finds any corrupt image). header: verify headers and PNG "
     "CRCs only, ~15x faster; damaged JPEG/BMP/TIFF pixel data is not found.",
 )
-@click.option(
-    "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path)
-)
-def scan_command(root: Path, layout: str | None, workers: int, check: str, outdir: Path) -> None:
+@out_option("Folder to write catalog.csv, pairs.csv, problems.csv and datasets.csv to.")
+def scan_command(root: Path, layout: str | None, workers: int, check: str, out: Path) -> None:
     """Catalog ROOT (one dataset root or a folder of several) into OUT/*.csv."""
     from ivifdata.catalog import LayoutNotFoundError, scan
 
     try:
         result = scan(root, layout=layout, workers=workers, progress=True, check=check)
     except LayoutNotFoundError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     if not result.usable:
-        click.echo(f"{root}: no usable source image found (see the problems below).", err=True)
         _echo_problems(result.problems)
-        raise SystemExit(2)
-    result.write(outdir)
+        fail(f"{root}: no usable source image found (see the problems above)")
+    result.write(out)
     click.echo(result.summary().to_string(index=False))
     _echo_problems(result.problems)
-    click.echo(f"wrote {outdir}/catalog.csv, pairs.csv, problems.csv")
+    click.echo(f"wrote {out}/catalog.csv, pairs.csv, problems.csv")
 
 
 def _echo_problems(problems: pd.DataFrame) -> None:
