@@ -377,7 +377,9 @@ def profile_command(
 ) -> None:
     """Parameters, FLOPs, time per image and peak memory of one full-image fusion, as a table
     row (csv, md or latex) for the report's tables. Details: docs/models.md."""
-    from .profile import parse_size, profile_model, render_profiles, write_table
+    from ivifdata.atomic import write_text_atomic
+
+    from .profile import parse_size, profile_model, render_profiles
     from .threads import set_threads
 
     try:
@@ -405,7 +407,7 @@ def profile_command(
     if output is None:
         click.echo(text, nl=False)
         return
-    write_table(output, text)
+    write_text_atomic(output, text)
     click.echo(f"wrote {output}")
 
 

@@ -25,7 +25,6 @@ weights.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -185,16 +184,6 @@ def profile_model(
         repeats=repeats,
         peak_memory=memory,
     )
-
-
-def write_table(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in its folder (no half table)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 #: Display names of the models in the tables.
