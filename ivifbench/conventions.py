@@ -28,7 +28,10 @@ from ivifbench.metrics import (
     error,
     gradient,
     information,
+    liu_information,
+    mef_ssim,
     nabf,
+    piella,
     qabf,
     qcb,
     qcv,
@@ -36,6 +39,7 @@ from ivifbench.metrics import (
     statistics,
     vif,
     viff,
+    yang_cvejic,
 )
 
 ColourLayout = Literal["per_channel", "side_by_side"]
@@ -99,6 +103,26 @@ _VIFF = MetricImpl(
     viff.viff, "unitless 0-1", "VIFF_Public.m (Han et al. 2013)", min_side=viff.MIN_SIDE
 )
 
+#: Z. Liu's imageFusionMetrics (and MEFB for Qe) in every convention, in no default list; called
+#: as (IR, VIS, F); colour follows the convention. Pinned in tests/references/liu_values.csv.
+_LIU_TOOLBOX = {
+    "Q0": MetricImpl(piella.piella_q0, "unitless", "metricPeilla.m sw=1", min_side=piella.MIN_SIDE),
+    "Qw": MetricImpl(piella.piella_qw, "unitless", "metricPeilla.m sw=2", min_side=piella.MIN_SIDE),
+    "Qe": MetricImpl(
+        piella.piella_qe, "unitless", "MEFB metricsQw.m (Qe, alpha 1)", min_side=piella.MIN_SIDE
+    ),
+    "Qy": MetricImpl(
+        yang_cvejic.yang_qy, "unitless", "metricYang.m", min_side=yang_cvejic.MIN_SIDE
+    ),
+    "Qc": MetricImpl(
+        yang_cvejic.cvejic_qc, "unitless", "metricCvejic.m sw=2", min_side=yang_cvejic.MIN_SIDE
+    ),
+    "NCIE": MetricImpl(liu_information.ncie, "unitless 0-1", "metricWang.m"),
+    "TE": MetricImpl(
+        liu_information.tsallis_entropy, "unitless, sum of 2", "metricMI.m sw=2 (q = 1.85)"
+    ),
+}
+
 
 def _nabf_tang_argument_order(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Tang's ``analysis_Reference`` calls ``analysis_nabf(IR, VIS, F)`` although the signature
@@ -142,6 +166,7 @@ CDDFUSE = Convention(
         "PSNR": MetricImpl(error.peak_signal_to_noise_ratio, "dB, peak max(F)", "max(F)^2 / MSE"),
         "MSE": MetricImpl(error.mean_squared_error, "(0-255)^2, mean of 2", "mean of 2 MSEs"),
         "VIFF": _VIFF,
+        **_LIU_TOOLBOX,
     },
 )
 
@@ -188,7 +213,14 @@ TANG = Convention(
             "analysis_nabf as analysis_Reference calls it: (IR, VIS, F), IR in the fused role",
             min_side=nabf.MIN_SIDE,
         ),
+        "MS_SSIM": MetricImpl(
+            mef_ssim.ms_ssim_tang,
+            "unitless",
+            "analysis_ms_ssim.m: 3-scale MEF-SSIM of cat(3, IR, VIS) and F",
+            min_side=mef_ssim.MIN_SIDE,
+        ),
         "VIFF": _VIFF,
+        **_LIU_TOOLBOX,
     },
 )
 
@@ -259,6 +291,7 @@ VIFB = Convention(
             min_side=qcv.MIN_SIDE,
         ),
         "VIFF": _VIFF,
+        **_LIU_TOOLBOX,
     },
 )
 

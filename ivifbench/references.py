@@ -42,3 +42,17 @@ NOT_TARGETS: dict[tuple[str, str], str] = {
     ("tang", "diag_MI_no_uint8_saturation"): "diagnostic: Tang MI without its uint8 quirk",
     ("tang", "diag_Nabf_fused_first"): "diagnostic: analysis_nabf in signature order",
 }
+
+#: Metrics of ``tests/references/liu_values.csv`` (Z. Liu's ``imageFusionMetrics`` and MEFB run
+#: by Octave, see the README there): name printed -> canonical metric. They are implemented in
+#: every convention, which agree on gray triples; colour rows follow ``tang`` (``rgb2gray``).
+LIU_TOOLBOX_METRICS: dict[str, str] = {
+    name: name for name in ("Q0", "Qw", "Qe", "Qy", "Qc", "NCIE", "TE")
+}
+LIU_NOT_TARGETS: dict[str, str] = {
+    "diag_Qe_liu_sw3": "Liu's metricPeilla case 3 multiplies by an undefined Q and fails",
+}
+
+#: Metrics of ``tests/references/tang_values.csv`` (Tang's ``Evaluation-for-Image-Fusion`` run by
+#: Octave beyond ``values.csv``): name printed -> canonical metric, ``tang`` convention only.
+TANG_EXTRA_METRICS: dict[str, str] = {"MS_SSIM": "MS_SSIM"}

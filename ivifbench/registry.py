@@ -47,5 +47,13 @@ METRICS: dict[str, MetricInfo] = dict(
         _info("CC", "higher", "unitless -1..1", "mean correlation coefficient to the sources"),
         _info("Nabf", "lower", "unitless 0-1", "Shreyamsha Kumar's fusion artifact measure"),
         _info("VIFF", "higher", "unitless 0-1", "Han et al. 2013 multi-resolution VIF for fusion"),
+        _info("Q0", "higher", "unitless, <= 1", "Piella's fusion quality index (SSIM-based)"),
+        _info("Qw", "higher", "unitless, <= 1", "Piella's weighted fusion quality index"),
+        _info("Qe", "higher", "unitless, <= 1", "Piella's edge-dependent fusion quality index"),
+        _info("Qy", "higher", "unitless, <= 1", "Yang's SSIM-based fusion metric"),
+        _info("Qc", "higher", "unitless, <= 1", "Cvejic's covariance-weighted SSIM metric"),
+        _info("NCIE", "higher", "unitless 0-1", "nonlinear correlation information entropy"),
+        _info("MS_SSIM", "higher", "unitless, <= 1", "Tang's multi-scale MEF-SSIM of (IR, VIS), F"),
+        _info("TE", "higher", "unitless", "Tsallis entropy (q = 1.85), sum over sources"),
     ]
 )

@@ -1,0 +1,144 @@
+"""Regenerate the reference values of ``liu_values.csv`` or ``tang_values.csv``: the original
+MATLAB code run by GNU Octave on the real triples, one row per (triple, metric).
+
+Usage (the toolbox checkouts stay outside this repository; see README.md here)::
+
+    python tests/references/octave_values.py liu --liu /tmp/matlab_refs/liu \
+        --mefb /tmp/matlab_refs/mefb/metrics --out tests/references/liu_values.csv \
+        tests/data/triples ../shared/refs/triples
+    python tests/references/octave_values.py tang --tang /tmp/matlab_refs/tang/Evaluation \
+        --out tests/references/tang_values.csv tests/data/triples ../shared/refs/triples
+
+Each triple folder holds ``fused.png``, ``ir.png`` and ``vis.png``, read with ``imread``; a
+3-channel image goes through Octave ``rgb2gray`` (as Tang's ``Evaluation_for_Single_Image.m``,
+i.e. the ``tang`` colour convention). ``liu``: every image ``double`` in 0-255, as Liu's
+``fusionAssess.m`` passes the sources, metrics called with ``im1`` = IR, ``im2`` = VIS.
+``tang``: ``im2double(x) * 255`` and ``imgSeq = cat(3, IR, VIS)``, as ``analysis_Reference.m``.
+Values are printed with ``%.17g``. No shim is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: toolbox -> (metric name, Octave expression on ir, vis, f, seq).
+CALLS = {
+    "liu": [
+        ("Q0", "metricPeilla(ir, vis, f, 1)"),
+        ("Qw", "metricPeilla(ir, vis, f, 2)"),
+        # Liu's case 3 multiplies by an undefined Q (fails); MEFB's metricsQw.m is that case with
+        # Qe = Qw(edge maps)^alpha, alpha = 1: Piella's Qe.
+        ("Qe", "metricsQw(ir, vis, f)"),
+        ("diag_Qe_liu_sw3", "metricPeilla(ir, vis, f, 3)"),
+        ("Qy", "metricYang(ir, vis, f)"),
+        ("Qc", "metricCvejic(ir, vis, f, 2)"),
+        ("NCIE", "metricWang(ir, vis, f)"),
+        ("TE", "metricMI(ir, vis, f, 2)"),
+    ],
+    "tang": [("MS_SSIM", "analysis_ms_ssim(seq, f)")],
+}
+
+SCRIPT = """
+pkg load image
+{paths}
+function x = load_gray(p)
+  x = imread(p);
+  if size(x, 3) == 3
+    x = rgb2gray(x);
+  end
+  x = {to_double};
+end
+f = load_gray('{folder}/fused.png');
+ir = load_gray('{folder}/ir.png');
+vis = load_gray('{folder}/vis.png');
+seq = cat(3, ir, vis);
+{calls}
+"""
+
+CALL = """
+try
+  t0 = tic; v = {expr}; s = toc(t0);
+  printf('@@ROW\\t{name}\\t%.17g\\t%.3f\\t\\n', real(v), s);
+catch err
+  printf('@@ROW\\t{name}\\t\\t\\t%s\\n', strrep(err.message, sprintf('\\n'), ' '));
+end
+"""
+
+
+#: toolbox -> Octave conversion of the uint8 images.
+TO_DOUBLE = {"liu": "double(x)", "tang": "im2double(x) * 255.0"}
+
+
+def run_triple(toolbox: str, paths: str, folder: Path) -> list[dict[str, str]]:
+    calls = "".join(CALL.format(name=n, expr=e) for n, e in CALLS[toolbox])
+    script = SCRIPT.format(paths=paths, to_double=TO_DOUBLE[toolbox], folder=folder, calls=calls)
+    with tempfile.TemporaryDirectory() as work:  # Octave may leave octave-workspace there
+        (Path(work) / "run.m").write_text(script)
+        out = subprocess.run(
+            ["octave", "--no-gui", "--quiet", "--no-window-system", "run.m"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=work,
+        ).stdout
+    rows = []
+    for line in out.splitlines():
+        if line.startswith("@@ROW\t"):
+            _, name, value, seconds, error = line.split("\t", 4)
+            rows.append(
+                {
+                    "triple": folder.name,
+                    "metric": name,
+                    "value": value,
+                    "seconds": seconds,
+                    "error": error,
+                }
+            )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("toolbox", choices=sorted(CALLS))
+    parser.add_argument("--liu", type=Path, help="zhengliu6699/imageFusionMetrics checkout")
+    parser.add_argument("--mefb", type=Path, help="xingchenzhang/MEFB metrics/ folder")
+    parser.add_argument("--tang", type=Path, help="Evaluation-for-Image-Fusion Evaluation/")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("roots", type=Path, nargs="+", help="folders of triple folders")
+    args = parser.parse_args()
+    needed = {"liu": ("liu", "mefb"), "tang": ("tang",)}[args.toolbox]
+    missing = [f"--{name}" for name in needed if getattr(args, name) is None]
+    if missing:
+        parser.error(f"{args.toolbox} needs {' '.join(missing)}")
+    # Liu's folder first: MEFB's copies of shared helpers must not shadow the originals.
+    paths = "\n".join(
+        "addpath('{}'{});".format(getattr(args, name).resolve(), ", '-end'" if i else "")
+        for i, name in enumerate(needed)
+    )
+    folders = {}
+    for root in args.roots:
+        for folder in sorted(p for p in root.iterdir() if (p / "fused.png").is_file()):
+            folders.setdefault(folder.name, folder.resolve())
+    rows = []
+    for i, (name, folder) in enumerate(sorted(folders.items()), 1):
+        start = time.time()
+        rows += run_triple(args.toolbox, paths, folder)
+        print(f"[{i}/{len(folders)}] {name}: {time.time() - start:.0f} s", file=sys.stderr)
+    tmp = args.out.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["triple", "metric", "value", "seconds", "error"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
