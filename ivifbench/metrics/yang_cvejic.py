@@ -45,7 +45,8 @@ def yang_qy(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     ssim_bf = ssim_map(stats, "b", "f", C1, C2)
     var_a, var_b = stats.covariance("a", "a"), stats.covariance("b", "b")
     redundant = ssim_ab >= REDUNDANT
-    weight = var_a / (var_a + var_b)
+    with np.errstate(invalid="ignore"):  # 0/0 where both sources are flat: NaN, as Liu's
+        weight = var_a / (var_a + var_b)
     # Liu multiplies each rule by its mask, so a NaN weight spreads even where unused.
     quality = (weight * ssim_af + (1 - weight) * ssim_bf) * redundant
     quality += np.maximum(ssim_af, ssim_bf) * ~redundant
@@ -65,7 +66,8 @@ def cvejic_qc(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     near_zero |= np.abs(cov_af + cov_bf) < FRAGILE
     stats.refine(near_zero | _flat_pair(stats, ("a", "f"), ("b", "f")))
     cov_af, cov_bf = stats.covariance("a", "f"), stats.covariance("b", "f")
-    share = cov_af / (cov_af + cov_bf)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 and x/0 as in Liu's code
+        share = cov_af / (cov_af + cov_bf)
     quality = share * ssim_map(stats, "a", "f", C1, C2)
     quality += (1 - share) * ssim_map(stats, "b", "f", C1, C2)
     quality[share < 0] = 0.0
