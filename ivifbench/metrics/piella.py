@@ -32,7 +32,7 @@ def _weighted_maps(
     lambda = var A / (var A + var B); where both variances are exactly 0, each gets 0.5
     (``metricPeilla``'s guard against 0/0). Windows where var A + var B is tiny are
     recomputed in Octave's order (:mod:`ivifbench.metrics.local_ssim`)."""
-    pairs = [("a", "a"), ("b", "b"), ("f", "f"), ("a", "b"), ("f", "a"), ("f", "b")]
+    pairs = [("a", "a"), ("b", "b"), ("f", "f"), ("f", "a"), ("f", "b")]
     stats = WindowStats({"a": a, "b": b, "f": fused}, pairs, WINDOW, SIGMA)
     stats.refine(stats.covariance("a", "a") + stats.covariance("b", "b") < FRAGILE)
     var_a, var_b = stats.covariance("a", "a"), stats.covariance("b", "b")
