@@ -117,7 +117,8 @@ def list_metrics_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(table))
         return
-    click.echo(f"{'name':<5} {'better':<7} convention: unit (* = in its default list)")
+    width = max(len(name) for name in table)
+    click.echo(f"{'name':<{width}} {'better':<7} convention: unit (* = in its default list)")
     for name, row in table.items():
         cells = [
             f"{conv}{'*' if conv in row['default_in'] else ''}: {unit}"
@@ -125,7 +126,8 @@ def list_metrics_command(as_json: bool) -> None:
         ]
         missing = [conv for conv in row["default_in"] if conv not in row["units"]]
         cells += [f"{conv}*: not implemented in this version" for conv in missing]
-        click.echo(f"{name:<5} {row['direction']:<7} {' | '.join(cells) or 'not implemented'}")
+        cells = " | ".join(cells) or "not implemented"
+        click.echo(f"{name:<{width}} {row['direction']:<7} {cells}")
 
 
 def comma_list(value: str | None) -> list[str] | None:

@@ -106,18 +106,25 @@ _VIFF = MetricImpl(
 #: Z. Liu's imageFusionMetrics (and MEFB for Qe) in every convention, in no default list; called
 #: as (IR, VIS, F); colour follows the convention. Pinned in tests/references/liu_values.csv.
 _LIU_TOOLBOX = {
-    "Q0": MetricImpl(piella.piella_q0, "unitless", "metricPeilla.m sw=1", min_side=piella.MIN_SIDE),
-    "Qw": MetricImpl(piella.piella_qw, "unitless", "metricPeilla.m sw=2", min_side=piella.MIN_SIDE),
+    "Q0": MetricImpl(
+        piella.piella_q0, "unitless <= 1", "metricPeilla.m sw=1", min_side=piella.MIN_SIDE
+    ),
+    "Qw": MetricImpl(
+        piella.piella_qw, "unitless <= 1", "metricPeilla.m sw=2", min_side=piella.MIN_SIDE
+    ),
     "Qe": MetricImpl(
-        piella.piella_qe, "unitless", "MEFB metricsQw.m (Qe, alpha 1)", min_side=piella.MIN_SIDE
+        piella.piella_qe,
+        "unitless <= 1",
+        "MEFB metricsQw.m (Qe, alpha 1)",
+        min_side=piella.MIN_SIDE,
     ),
     "Qy": MetricImpl(
-        yang_cvejic.yang_qy, "unitless", "metricYang.m", min_side=yang_cvejic.MIN_SIDE
+        yang_cvejic.yang_qy, "unitless <= 1", "metricYang.m", min_side=yang_cvejic.MIN_SIDE
     ),
     "Qc": MetricImpl(
-        yang_cvejic.cvejic_qc, "unitless", "metricCvejic.m sw=2", min_side=yang_cvejic.MIN_SIDE
+        yang_cvejic.cvejic_qc, "unitless <= 1", "metricCvejic.m sw=2", min_side=yang_cvejic.MIN_SIDE
     ),
-    "NCIE": MetricImpl(liu_information.ncie, "unitless 0-1", "metricWang.m"),
+    "NCIE": MetricImpl(liu_information.ncie, "unitless 0.80-1", "metricWang.m"),
     "TE": MetricImpl(
         liu_information.tsallis_entropy, "unitless, sum of 2", "metricMI.m sw=2 (q = 1.85)"
     ),
@@ -215,7 +222,7 @@ TANG = Convention(
         ),
         "MS_SSIM": MetricImpl(
             mef_ssim.ms_ssim_tang,
-            "unitless",
+            "unitless <= 1",
             "analysis_ms_ssim.m: 3-scale MEF-SSIM of cat(3, IR, VIS) and F",
             min_side=mef_ssim.MIN_SIDE,
         ),

@@ -52,7 +52,7 @@ METRICS: dict[str, MetricInfo] = dict(
         _info("Qe", "higher", "unitless, <= 1", "Piella's edge-dependent fusion quality index"),
         _info("Qy", "higher", "unitless, <= 1", "Yang's SSIM-based fusion metric"),
         _info("Qc", "higher", "unitless, <= 1", "Cvejic's covariance-weighted SSIM metric"),
-        _info("NCIE", "higher", "unitless 0-1", "nonlinear correlation information entropy"),
+        _info("NCIE", "higher", "unitless 0.80-1", "nonlinear correlation information entropy"),
         _info("MS_SSIM", "higher", "unitless, <= 1", "Tang's multi-scale MEF-SSIM of (IR, VIS), F"),
         _info("TE", "higher", "unitless", "Tsallis entropy (q = 1.85), sum over sources"),
     ]
