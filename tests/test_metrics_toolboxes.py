@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.linalg import blas
 
 from ivifbench import CONVENTIONS, MetricInputError, compute
-from ivifbench.metrics import liu_information, mef_ssim, piella, yang_cvejic
+from ivifbench.metrics import liu_information, local_ssim, mef_ssim, piella, yang_cvejic
 from ivifbench.references import LIU_NOT_TARGETS, LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS
 from ivifdata.imageio import read_image
 
@@ -228,3 +229,43 @@ def test_shape_mismatch_and_colour_are_rejected(name):
         FUNCTIONS[name](F, A, np.zeros((49, 56)))
     with pytest.raises(ValueError, match=rf"{name}: fused must be a 2-D gray image"):
         FUNCTIONS[name](np.zeros((48, 56, 3)), A, B)
+
+
+# --- Octave's filter2 order (local_ssim) ------------------------------------------------------
+
+
+def _filter2_valid_octave_whole(window: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Oracle: Octave's ``dconv2i`` as one ``daxpy`` per tap over the whole column-major image
+    (the rows that wrap into the next column are garbage and cut off)."""
+    kernel = window[::-1, ::-1]
+    (m, n), (rows, cols) = kernel.shape, image.shape
+    flat = image.ravel(order="F")
+    out = np.zeros(rows * (cols - n + 1))
+    length = out.size - (m - 1)
+    for j in range(n):
+        for i in range(m):
+            offset = (m - 1 - i) + (n - 1 - j) * rows
+            out = blas.daxpy(flat, out, n=length, a=kernel[i, j], offx=offset)
+    return out.reshape(cols - n + 1, rows).T[: rows - m + 1]
+
+
+def test_refined_windows_follow_octave_filter2_order():
+    image = np.random.default_rng(3).integers(0, 256, size=(40, 50)).astype(np.float64)
+    image[5:25, 10:30] = 255.0  # flat: variances are pure round-off there
+    stats = local_ssim.WindowStats({"x": image}, [("x", "x")], 7, 1.5)
+    fast = stats.second["x", "x"].copy()
+    stats.refine(np.ones(fast.shape, dtype=bool))
+    window = local_ssim.fspecial_gaussian(7, 1.5)
+    np.testing.assert_array_equal(stats.mean["x"], _filter2_valid_octave_whole(window, image))
+    exact = _filter2_valid_octave_whole(window, image * image)
+    np.testing.assert_array_equal(stats.second["x", "x"], exact)
+    np.testing.assert_allclose(fast, exact, rtol=1e-13)
+    assert not np.array_equal(fast, exact)  # the fast filters round differently
+
+
+def test_fspecial_gaussian_sums_to_one_and_is_symmetric():
+    window = local_ssim.fspecial_gaussian(11, 1.5)
+    assert window.shape == (11, 11)
+    assert abs(window.sum() - 1) < 1e-15
+    np.testing.assert_array_equal(window, window.T)
+    np.testing.assert_array_equal(window, window[::-1, ::-1])
