@@ -109,6 +109,7 @@ def test_matches_reference_on_fixture_triples(triple):
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_matches_reference_on_all_shared_triples():
     if not SHARED.is_dir():
         pytest.skip("../shared/refs is absent")
