@@ -372,14 +372,22 @@ def _add_row_product(acc, sign, x, y):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
+def _exact_for_box_sums(x):  # pragma: no cover - compiled
+    """Whether every value is an integer of magnitude <= EXACT_BOX_LIMIT (one vectorised pass,
+    no early exit)."""
+    flat = x.ravel()
+    bad = 0
+    for i in range(flat.size):
+        v = flat[i]
+        bad += not (abs(v) <= EXACT_BOX_LIMIT and v == math.floor(v))
+    return bad == 0
+
+
+@njit(**_JIT)
 def _box_columns(f, a, b, row, sign, columns):  # pragma: no cover - compiled
     """Add ``sign`` (+1 or -1) x input row ``row``'s F, F^2, A, A^2, AF, B, B^2, BF to the
-    running column sums; False if the row holds a non-integer or too large value."""
+    running column sums."""
     fr, ar, br = f[row], a[row], b[row]
-    for j in range(fr.size):
-        for v in (fr[j], ar[j], br[j]):
-            if not (abs(v) <= EXACT_BOX_LIMIT and v == math.floor(v)):
-                return False
     _add_row(columns[0], sign, fr)
     _add_row_product(columns[1], sign, fr, fr)
     _add_row(columns[2], sign, ar)
@@ -404,12 +412,12 @@ def ssim_box_sums(f, a, b, n, c1, c2):  # pragma: no cover - compiled
     ones = np.ones(n)
     scale = 1.0 / (n * n)
     total_a = total_b = 0.0
+    if not (_exact_for_box_sums(f) and _exact_for_box_sums(a) and _exact_for_box_sums(b)):
+        return 0.0, 0.0, False
     for r in range(n - 1):
-        if not _box_columns(f, a, b, r, 1.0, columns):
-            return 0.0, 0.0, False
+        _box_columns(f, a, b, r, 1.0, columns)
     for i in range(height - n + 1):
-        if not _box_columns(f, a, b, i + n - 1, 1.0, columns):
-            return 0.0, 0.0, False
+        _box_columns(f, a, b, i + n - 1, 1.0, columns)
         for m in range(8):
             _horizontal(h[m], ones, columns[m])
         for j in range(out_width):
