@@ -16,6 +16,7 @@ from tqdm import tqdm
 from .names import DEFAULT_CHECKPOINT_MINUTES, OUTPUT_MODES, RELEASED_FILES, TRAINABLE, WEIGHTS_ENV
 from .outputs import FuseOutputs, OutputFolderError, check_separate
 from .pairs import Pair, PairProblem, find_pairs
+from .study.cli import study_command, study_status_command
 
 if TYPE_CHECKING:
     import numpy as np
@@ -419,6 +420,9 @@ def _problem(pair: Pair, exc: Exception) -> PairProblem:
         return PairProblem(Path(exc.path), exc.reason)
     return PairProblem(pair.ir, f"{exc} (with {pair.vis})")
 
+
+main.add_command(study_command)
+main.add_command(study_status_command)
 
 if __name__ == "__main__":
     main()
