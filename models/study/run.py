@@ -21,13 +21,12 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -161,15 +160,20 @@ def train_cell(
     }
 
 
-def _worker_train(job: dict[str, Any], threads: int) -> dict[str, Any]:
-    """``train_cell`` in a pool worker that exits when the study process dies (e.g. SIGKILL)."""
-    parent = os.getppid()
-
-    def watch(_record: dict[str, Any]) -> None:
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return train_cell(job, threads, watch)
+def _new_steps(folder: Path, offsets: dict[str, int], key: str) -> int:
+    """Step records appended to ``folder/log.jsonl`` since the last call (for the display)."""
+    log = folder / "log.jsonl"
+    if not log.is_file():
+        return 0
+    with open(log, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        start = offsets.get(key, size)  # first sight: a resumed log's old steps were counted
+        if size < start:  # truncated to the checkpoint on resume
+            start = size
+        handle.seek(start)
+        offsets[key] = size
+        return handle.read().count(b'"kind": "step"')
 
 
 class StudyRunner:
@@ -388,14 +392,55 @@ class StudyRunner:
                 self._cell_done(cell, result)
         else:
             self.display.note(f"train {len(todo)} cell(s), {workers} side by side")
-            jobs = {cell.id: self._job(cell) for cell in todo}
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_worker_train, jobs[c.id], threads): c for c in todo}
-                for future in futures:
-                    cell = futures[future]
-                    self._cell_done(cell, future.result())
-                    self.display.advance(steps)
+            self._train_in_processes(todo, workers, threads)
         self._finish("train", digest(self.state["cells"]), started)
+
+    def _train_in_processes(self, todo: list[Cell], workers: int, threads: int) -> None:
+        """Train ``todo`` in up to ``workers`` worker processes (:mod:`.worker`) at a time."""
+        folder = self.outdir / "workers"
+        folder.mkdir(exist_ok=True)
+        pending, running = list(todo), {}
+        logged: dict[str, int] = {}  # bytes of each running cell's log already counted
+        try:
+            while pending or running:
+                while pending and len(running) < workers:
+                    cell = pending.pop(0)
+                    name = run_dir(self.outdir, cell).relative_to(self.outdir / "runs")
+                    stem = folder / str(name).replace(os.sep, "_")
+                    write_json_atomic(stem.with_suffix(".json"), self._job(cell))
+                    command = [sys.executable, "-m", "ivifmodels.study.worker"]
+                    with open(stem.with_suffix(".err"), "w") as err:
+                        running[cell.id] = (
+                            cell,
+                            subprocess.Popen(
+                                [*command, str(stem.with_suffix(".json")), str(threads)],
+                                stdout=subprocess.PIPE,
+                                stderr=err,
+                                text=True,
+                            ),
+                            stem,
+                        )
+                time.sleep(0.2)
+                for cell_id, (cell, proc, stem) in list(running.items()):
+                    self.display.advance(_new_steps(run_dir(self.outdir, cell), logged, cell_id))
+                    if proc.poll() is None:
+                        continue
+                    out = proc.communicate()[0]
+                    del running[cell_id]
+                    if proc.returncode != 0:
+                        tail = stem.with_suffix(".err").read_text().strip().splitlines()[-1:]
+                        raise StudyError(
+                            [
+                                f"cell {cell.id}: training failed ({'; '.join(tail)}); see "
+                                f"{stem.with_suffix('.err')}"
+                            ],
+                            self.study.source,
+                        )
+                    self._cell_done(cell, json.loads(out.strip().splitlines()[-1]))
+        finally:
+            for _cell, proc, _stem in running.values():
+                proc.kill()
+                proc.wait()
 
     def _on_step(self, record: dict[str, Any]) -> None:
         self.display.advance(1, record.get("total"))
