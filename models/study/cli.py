@@ -108,9 +108,12 @@ def study_status_command(outdir: Path) -> None:
         f"study {state['study'].get('name')} in {outdir}: "
         + (f"running (pid {state['pid']})" if running else "not running")
     )
+    current = next((s for s in STAGES if state["stages"].get(s, {}).get("state") != "done"), None)
     for stage in STAGES:
         record = state["stages"].get(stage)
-        if record is None:
+        if stage == current and running:
+            text = "running"
+        elif record is None:
             text = "left"
         elif record["state"] == "done":
             text = f"done in {record['seconds']} s"
@@ -118,9 +121,12 @@ def study_status_command(outdir: Path) -> None:
             text = "running" if running else "interrupted (rerun the command to resume)"
         click.echo(f"  {stage:<7} {text}")
     steps = state["study"]["train"]["steps"]
-    for cell_id, record in state["cells"].items():
+    for cell_id in state.get("current_cells", state["cells"]):
+        record = state["cells"].get(cell_id, {"state": "left"})
         if record["state"] == "done":
             text = f"done (step {record['step']}, {record['seconds']} s)"
+        elif record["state"] == "left":
+            text = "left"
         else:
             text = f"{'training' if running else 'interrupted'} at step "
             text += f"{_cell_step(outdir, record)}/{steps}"

@@ -276,6 +276,7 @@ class StudyRunner:
                 study_file=self.study.source,
                 study=self.study.data,
                 study_digest=self.study.digest(),
+                current_cells=[cell.id for cell in self.study.cells],
                 pid=os.getpid(),
             )
             units = self._total_units()
