@@ -126,11 +126,23 @@ def model_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads (restored after)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_cell(
     job: dict[str, Any], threads: int, on_step: Callable[[dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
     """Train (or resume) one cell in this process with ``threads`` torch threads."""
-    import torch
 
     from ivifmodels.train import CHECKPOINT, MODEL_FILE, TrainConfig, Trainer
 
@@ -144,14 +156,10 @@ def train_cell(
     resume = (outdir / CHECKPOINT).is_file()
     if not resume and outdir.exists():
         shutil.rmtree(outdir)  # steps logged before the first checkpoint: start afresh
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         started = time.perf_counter()
         trainer = StudyTrainer(TrainConfig(**job["config"]), outdir, resume, progress_bar=False)
         progress = trainer.run()
-    finally:
-        torch.set_num_threads(before)
     return {
         "step": progress.step,
         "resumed": resume,
@@ -193,6 +201,8 @@ class StudyRunner:
         self.device, self.workers, self.force = device, workers, force
         self.display_enabled = display
         self.state: dict[str, Any] = {}
+        #: torch threads of in-process work (fusion): the cores shared by ``workers``
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
 
     # -- state -------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
@@ -381,9 +391,8 @@ class StudyRunner:
             }
             todo.append(cell)
         self.save()
-        cores = os.cpu_count() or 1
         workers = 1 if self.device == "cuda" else max(1, min(self.workers, len(todo)))
-        threads = max(1, cores // workers)
+        threads = max(1, (os.cpu_count() or 1) // workers)
         total = len(self.study.cells)
         if workers == 1:
             for cell in todo:
@@ -533,12 +542,17 @@ class StudyRunner:
         self._finish("fuse", digest(keys), started)
 
     def _fuse_method(self, name: str, model_name: str, weights: Path) -> None:
-        from ivifdata.imageio import read_image, write_png
-        from ivifmodels.fuse import fuse_images
         from ivifmodels.weights import load_released
 
-        ev = self.study.get("evaluation")
         model = load_released(model_name, weights, self.device)
+        with torch_threads(self.threads):
+            self._fuse_tests(name, model)
+
+    def _fuse_tests(self, name: str, model: Any) -> None:
+        from ivifdata.imageio import read_image, write_png
+        from ivifmodels.fuse import fuse_images
+
+        ev = self.study.get("evaluation")
         for t in self.plan.tests:
             image, _ = fuse_images(
                 model,
