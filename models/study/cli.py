@@ -47,7 +47,7 @@ def study_command(
     Killed at any point, the same command resumes where it stopped (docs/study.md).
     """
     from .plan import plan_study
-    from .run import StudyRunner
+    from .run import STAGES, StudyRunner
     from .spec import StudyError, load_study
 
     if device == "cuda":
@@ -63,7 +63,7 @@ def study_command(
     except StudyError as exc:
         _fail(exc.problems, exc.source)
     report = outdir / "report"
-    seconds = {name: record.get("seconds") for name, record in state["stages"].items()}
+    seconds = {name: state["stages"][name].get("seconds") for name in STAGES}
     click.echo(
         f"study {study.get('name')}: {len(study.cells)} cell(s) done; stage seconds "
         + ", ".join(f"{k} {v}" for k, v in seconds.items())

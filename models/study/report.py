@@ -53,8 +53,23 @@ def per_image(runner: StudyRunner) -> pd.DataFrame:
     return table
 
 
-def seed_summary(table: pd.DataFrame, metrics: list[str], convention: str) -> Summary:
-    """Mean ± std over seeds of the per-seed means over images, per (model, paradigm)."""
+def row_order(runner: StudyRunner) -> list[tuple[str, str]]:
+    """(model, paradigm) rows: models in the file's order, paradigms in the grid's, references
+    last."""
+    methods = runner._methods().values()
+    models = dict.fromkeys([*runner.study.get("models"), *(m["model"] for m in methods)])
+    return [
+        (model, paradigm)
+        for model in models
+        for paradigm in dict.fromkeys(m["paradigm"] for m in methods if m["model"] == model)
+    ]
+
+
+def seed_summary(
+    table: pd.DataFrame, metrics: list[str], convention: str, order: list[tuple[str, str]]
+) -> Summary:
+    """Mean ± std over seeds of the per-seed means over images, per (model, paradigm), rows in
+    ``order``."""
     rows = table.assign(seed=table["seed"].fillna(-1))
     per_seed = rows.groupby(["model", "paradigm", "seed"], sort=False)[metrics].mean()
     grouped = per_seed.groupby(level=["model", "paradigm"], sort=False)
@@ -63,9 +78,9 @@ def seed_summary(table: pd.DataFrame, metrics: list[str], convention: str) -> Su
     for metric in metrics:
         stats[(metric, "std")] = std[metric]
     columns = pd.MultiIndex.from_product([metrics, ["mean", "std", "count"]])
-    stats = stats[columns]
+    stats = stats.loc[[row for row in order if row in stats.index], columns]
     stats.index = stats.index.set_names(["dataset", "method"])
-    seeds = grouped.size().rename("images")
+    seeds = grouped.size().rename("images").loc[list(stats.index)]
     seeds.index = stats.index
     specs = tuple(metric_spec(m, convention) for m in metrics)
     return Summary(
@@ -224,7 +239,7 @@ def write_study_report(runner: StudyRunner, outdir: Path) -> list[Path]:
     ev = runner.study.get("evaluation")
     metrics = runner.metrics()
     table = per_image(runner)
-    summary = seed_summary(table, metrics, ev["convention"])
+    summary = seed_summary(table, metrics, ev["convention"], row_order(runner))
     images = table.groupby("method").size().max()
     written = []
     for name, text in render_tables(summary, int(images)).items():
