@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from ivifdata.pairsets import EpochSampler
 from ivifdata.tarshards import sha256_file, write_json_atomic
+from ivifmodels.threads import default_threads
 
 from .plan import StudyPlan
 from .spec import Cell, Study, StudyError, Variant, _flatten
@@ -201,8 +202,8 @@ class StudyRunner:
         self.device, self.workers, self.force = device, workers, force
         self.display_enabled = display
         self.state: dict[str, Any] = {}
-        #: torch threads of in-process work (fusion): the cores shared by ``workers``
-        self.threads = max(1, (os.cpu_count() or 1) // workers)
+        #: torch threads of in-process work (fusion): the CPUs shared by ``workers``
+        self.threads = default_threads(workers)
 
     # -- state -------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
@@ -392,7 +393,7 @@ class StudyRunner:
             todo.append(cell)
         self.save()
         workers = 1 if self.device == "cuda" else max(1, min(self.workers, len(todo)))
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = default_threads(workers)
         total = len(self.study.cells)
         if workers == 1:
             for cell in todo:

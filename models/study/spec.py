@@ -32,9 +32,10 @@ from ivifdata.recipe import (
     _walk,
     validate,
 )
+from ivifmodels.names import TRAINABLE
 
-#: The baselines a study can train (keys of ``ivifmodels.train.OBJECTIVES``).
-MODELS = ("cnn", "transformer", "gan")
+#: The baselines a study can train.
+MODELS = TRAINABLE
 
 #: Recipe keys a study sets itself; a paradigm or the base recipe may not set them.
 STUDY_OWNED = ("name", "data_dir", "ir", "vis")
