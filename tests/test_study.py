@@ -215,6 +215,14 @@ def test_bad_study_gives_one_error_and_writes_nothing(tmp_path, changes, key):
     assert not (tmp_path / "out").exists()
 
 
+def test_shipped_study_files_validate():
+    manifests = Path(__file__).resolve().parents[1] / "manifests"
+    names = sorted(p.name for p in manifests.glob("study-*.yaml"))
+    assert names == ["study-laptop.yaml", "study-msrs.yaml", "study-sample.yaml"]
+    cells = {name: len(load_study(manifests / name).cells) for name in names}
+    assert cells == {"study-laptop.yaml": 8, "study-msrs.yaml": 27, "study-sample.yaml": 9}
+
+
 def test_unknown_set_key_is_an_error(tmp_path):
     path = write_study(tmp_path)
     result = invoke("study", str(path), "-o", str(tmp_path / "out"), "--set", "trian.steps=3")

@@ -32,8 +32,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ivifdata.atomic import write_json_atomic
 from ivifdata.pairsets import EpochSampler
-from ivifdata.tarshards import sha256_file, write_json_atomic
+from ivifdata.tarshards import sha256_file
 from ivifmodels.threads import default_threads
 
 from .plan import StudyPlan
