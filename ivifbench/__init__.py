@@ -9,8 +9,7 @@ from ivifbench.computation import compute
 from ivifbench.conventions import CONVENTIONS, metric_unit
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.registry import METRICS, MetricInfo
-
-__version__ = "0.1.0"
+from ivifdata import __version__
 
 __all__ = [
     "CONVENTIONS",

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import warnings
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ivifbench import __version__
 from ivifbench.cache import default_cache_path
@@ -24,16 +24,11 @@ from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION, get_conventio
 from ivifbench.errors import MetricInputError
 from ivifbench.registry import METRICS
 from ivifbench.splits import SplitError, available_splits, load_split
+from ivifdata.cli_common import command_group, fail, out_option, workers_option
 
 #: Formats of ``report --format`` (``ivifbench.report.FORMAT_FILES``, which needs pandas; the
 #: commands import pandas only when they run, tests/test_startup.py).
 REPORT_FORMATS = ("csv", "latex", "md")
-
-
-def fail(message: str) -> None:
-    """Print ``error: message`` on stderr and exit with status 2 (usage error)."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 def json_number(value: float) -> float | None:
@@ -41,13 +36,15 @@ def json_number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-@click.group()
-@click.version_option(__version__, prog_name="ivifbench")
+@command_group("ivifbench")
 def main() -> None:
     """Infrared-visible fusion metrics that reproduce the published toolboxes exactly."""
 
 
-@main.command("metrics")
+@main.command(
+    "metrics",
+    epilog="Example: ivifbench metrics --ir ir.png --vis vis.png --fused fused.png --json",
+)
 @click.option("--ir", "ir", required=True, help="Infrared source image.")
 @click.option("--vis", "vis", required=True, help="Visible source image (gray or RGB).")
 @click.option("--fused", "fused", required=True, help="Fused image (gray or RGB).")
@@ -96,7 +93,7 @@ def metrics_command(
         click.echo(f"{name:<{width}}  {value:>20.12g}  {implementations[name].unit}")
 
 
-@main.command("list-metrics")
+@main.command("list-metrics", epilog="Example: ivifbench list-metrics --json")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON object.")
 def list_metrics_command(as_json: bool) -> None:
     """List every metric: direction, unit under each convention, defaults marked with *."""
@@ -143,7 +140,11 @@ def comma_list(value: str | None) -> list[str] | None:
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
-@main.command("eval")
+@main.command(
+    "eval",
+    epilog="Example: ivifbench eval results/MSRS --ir msrs/test/ir --vis msrs/test/vi "
+    "--dataset MSRS -o per_image.csv",
+)
 @click.argument("results", type=DIRECTORY)
 @click.option("--ir", "ir_dir", required=True, type=DIRECTORY, help="Folder of IR sources.")
 @click.option("--vis", "vis_dir", required=True, type=DIRECTORY, help="Folder of VIS sources.")
@@ -163,26 +164,17 @@ DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
     default=None,
     help="Comma-separated metric names [default: the convention's list].",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-    show_default=True,
-    help="Worker processes.",
-)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Per-image CSV; an existing one is extended (rows of the evaluated methods replaced).",
+@workers_option()
+@out_option(
+    "Per-image CSV; an existing one is extended (rows of the evaluated methods replaced).",
+    file_okay=True,
 )
 @click.option(
     "--problems",
     "problems_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Problems report CSV [default: OUTPUT with .problems.csv].",
+    help="Problems report CSV [default: OUT with .problems.csv].",
 )
 @click.option(
     "--cache",
@@ -214,7 +206,7 @@ def eval_command(
     convention: str,
     metric_list: str | None,
     workers: int,
-    output: Path,
+    out: Path,
     problems_file: Path | None,
     cache_file: Path | None,
     no_cache: bool,
@@ -244,7 +236,7 @@ def eval_command(
             resolve_device(device)
         except MetricInputError as exc:
             fail(f"--device {exc}")
-    problems_path = problems_file or problems_path_for(output)
+    problems_path = problems_file or problems_path_for(out)
     try:
         split = None if split_name is None else load_split(split_name)
     except SplitError as exc:
@@ -254,7 +246,7 @@ def eval_command(
             results,
             ir_dir,
             vis_dir,
-            output,
+            out,
             dataset=dataset or results.resolve().name,
             convention=convention,
             metrics=metrics,
@@ -267,26 +259,22 @@ def eval_command(
             device=device,
         )
     except TableMismatchError as exc:
-        fail(f"{output}: {exc}")
+        fail(f"{out}: {exc}")
     except ValueError as exc:
         fail(str(exc))
-    click.echo(format_summary(summary, output, problems_path))
+    click.echo(format_summary(summary, out, problems_path))
     if strict and summary.failures:
-        click.echo(f"--strict: {len(summary.failures)} problem(s), exit status 1", err=True)
-        sys.exit(1)
+        fail(f"--strict: {len(summary.failures)} problem(s)", code=1)
 
 
-@main.command("report")
+@main.command(
+    "report",
+    epilog="Example: ivifbench report per_image.csv -o tables/ --methods CNN,Transformer,GAN",
+)
 @click.argument(
     "tables", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "-o",
-    "--outdir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for summary.{csv,tex,md,json} and the plots.",
-)
+@out_option("Folder for summary.{csv,tex,md,json}, the plots and the statistics.")
 @click.option(
     "--format",
     "formats",
@@ -334,7 +322,7 @@ def eval_command(
 )
 def report_command(
     tables: tuple[Path, ...],
-    outdir: Path,
+    out: Path,
     formats: str,
     metric_list: str | None,
     method_list: str | None,
@@ -357,6 +345,10 @@ def report_command(
         write_report,
     )
 
+    ctx = click.get_current_context()
+    for name in ("posthoc", "alpha"):
+        if not with_stats and ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            fail(f"--{name} applies to --stats; add --stats or drop --{name}")
     chosen_formats = comma_list(formats) or []
     unknown = [f for f in chosen_formats if f not in FORMAT_FILES]
     if unknown:
@@ -372,13 +364,13 @@ def report_command(
         )
     except (ReportInputError, ValueError) as exc:
         fail(str(exc))
-    written = write_report(summary, outdir, chosen_formats, label=label)
+    written = write_report(summary, out, chosen_formats, label=label)
     if plots:
         from ivifbench.plots import write_plots  # matplotlib: imported only when plotting
 
         methods = list(summary.images.index.get_level_values("method").unique())
         written += write_plots(
-            table, summary.metrics, methods, summary.convention, outdir, comma_list(image_list)
+            table, summary.metrics, methods, summary.convention, out, comma_list(image_list)
         )
     if with_stats:
         from ivifbench.plots import write_cdf_plots  # matplotlib, scipy: only when asked
@@ -386,8 +378,8 @@ def report_command(
 
         methods = list(summary.images.index.get_level_values("method").unique())
         chosen = table[table["method"].isin(methods)]
-        written += write_stats(chosen, summary.metrics, methods, outdir, posthoc, alpha)
-        written += write_cdf_plots(chosen, summary.metrics, methods, summary.convention, outdir)
+        written += write_stats(chosen, summary.metrics, methods, out, posthoc, alpha)
+        written += write_cdf_plots(chosen, summary.metrics, methods, summary.convention, out)
     click.echo(f"{image_count_note(summary)}; convention {summary.convention}")
     for path in written:
         click.echo(f"wrote {path}")

@@ -19,25 +19,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-#: The distribution that installs ivifdata, ivifbench and ivifmodels.
-DISTRIBUTION = "ivif"
-
-
-def _installed_version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
-        return "0+unknown"
-
+from ivifdata import __version__
 
 #: Version of the installed toolkit (``pyproject.toml`` ``project.version``).
-VERSION = _installed_version()
+VERSION = __version__
 
 
 def usable_cpus() -> int:

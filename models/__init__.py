@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ivifdata import __version__ as __version__
+
 #: public name -> submodule that defines it.
 _EXPORTS = {
     "MODELS": "registry",
@@ -20,7 +22,7 @@ _EXPORTS = {
     "to_uint8": "fuse",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
