@@ -27,7 +27,7 @@ from typing import Any
 import ivifdata
 from ivifdata.atomic import PARTIAL_SUFFIX, write_json_atomic
 from ivifdata.folderlock import FolderLocked, locked
-from ivifdata.pairsets import EpochSampler
+from ivifdata.pair_sampler import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
 from ivifdata.progress import Progress
 from ivifdata.recipe import Recipe, RecipeError, pairs_per_epoch_problem

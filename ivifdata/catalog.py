@@ -16,8 +16,8 @@ from ivifdata.files import is_image_name
 from ivifdata.fswalk import walk_files
 from ivifdata.layouts import LAYOUTS, detect
 from ivifdata.layouts.base import Extra, Ignored, Source
-from ivifdata.pairing import PAIR_COLUMNS, build_pairs
 from ivifdata.probe import CHECKS, Probe, probe_task
+from ivifdata.scan_pairs import PAIR_COLUMNS, build_pairs
 
 IMAGE_COLUMNS = [
     "path",

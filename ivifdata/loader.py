@@ -8,7 +8,7 @@ tensors ``(B, 1, S, S)`` in [0, 1] and ``ids`` an int64 ``(B, 2)`` tensor of the
 ``(i, j)`` of the IR and VIS patch (:meth:`PatchBank.source` names their source images).
 
 Splitting (see ``docs/building.md``): the epoch's pair sequence (from
-:class:`ivifdata.pairsets.EpochSampler`) is cut into batches of ``B`` consecutive pairs; the
+:class:`ivifdata.pair_sampler.EpochSampler`) is cut into batches of ``B`` consecutive pairs; the
 tail that does not fill one batch for every rank is dropped, so every rank gets the same number
 of batches; global batch ``g`` goes to rank ``g % world_size``, and a rank's ``b``-th batch to
 DataLoader worker ``b % num_workers``. No pair position is served twice within an epoch, and

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from ivifdata.imageio import GRAY_RULES
-from ivifdata.pairsets import MAX_PAIRS_PER_EPOCH, OVERASK_RULES, PAIR_SETS
+from ivifdata.pair_sampler import MAX_PAIRS_PER_EPOCH, OVERASK_RULES, PAIR_SETS
 
 #: Sentinel for keys without a default.
 REQUIRED = object()
@@ -36,7 +36,7 @@ GRAY_CONVERSIONS = tuple(GRAY_RULES)
 #: Largest integer any key may hold (int64), unless its own maximum is lower.
 INT64_MAX = 2**63 - 1
 
-#: Largest N: the N**2 pairs of arbitrary pairing must stay within 2**62 (see pairsets).
+#: Largest N: the N**2 pairs of arbitrary pairing must stay within 2**62 (see pair_sampler).
 MAX_N = 2**31
 
 #: Largest possible standard deviation of gray levels 0-255 (half the values 0, half 255).

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ivifdata.pairsets import EpochSampler
+from ivifdata.pair_sampler import EpochSampler
 from ivifdata.tarshards import WIDS_KIND, member_offsets
 
 WORK_DIR = ".ivifdata-build"
@@ -60,7 +60,7 @@ class ShardEntry:
 
 @dataclass(frozen=True)
 class Pairing:
-    """The pairing section of a bank index (see :class:`ivifdata.pairsets.EpochSampler`)."""
+    """The pairing section of a bank index (see :class:`ivifdata.pair_sampler.EpochSampler`)."""
 
     mode: str
     set_size: int

@@ -1,11 +1,11 @@
-"""Pair-set semantics, the lazy permutation and the over-ask rule (ivifdata.pairsets)."""
+"""Pair-set semantics, the lazy permutation and the over-ask rule (ivifdata.pair_sampler)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ivifdata.pairsets import PAIR_SETS, EpochSampler
+from ivifdata.pair_sampler import PAIR_SETS, EpochSampler
 from ivifdata.permutation import Permutation
 
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from ivifdata.build import BuildError, build
 from ivifdata.cli import main
 from ivifdata.imageio import read_gray
-from ivifdata.pairsets import EpochSampler
+from ivifdata.pair_sampler import EpochSampler
 from ivifdata.recipe import RecipeError, load_recipe
 from ivifdata.shardformat import INDEX_FILE, RECORD_FILE, WORK_DIR
 from ivifdata.verify import verify
