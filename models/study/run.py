@@ -33,7 +33,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ivifdata.atomic import write_json_atomic
-from ivifdata.pairsets import EpochSampler
+from ivifdata.pair_sampler import EpochSampler
 from ivifdata.tarshards import sha256_file
 from ivifmodels.threads import default_threads
 
