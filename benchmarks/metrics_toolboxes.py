@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.metrics_extra import timed  # noqa: E402
 from ivifbench.conventions import CONVENTIONS  # noqa: E402
-from ivifbench.references import LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS  # noqa: E402
+from ivifbench.toolbox_names import LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS  # noqa: E402
 from ivifdata.imageio import read_image  # noqa: E402
 
 REFS = ROOT / ".." / "shared" / "refs"

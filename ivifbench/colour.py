@@ -1,23 +1,10 @@
-"""Each toolbox's conversion of an RGB uint8 image to one grey channel."""
+"""CDDFuse's conversion of an RGB uint8 image to one grey channel (the MATLAB toolboxes'
+``rgb2gray`` is :func:`ivifbench.metrics.matlab_compat.gray_octave`)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-from ivifbench.metrics.filtering import matlab_round
-
-#: Octave 7.3 / MATLAB ``rgb2gray`` luminance weights (R, G, B).
-OCTAVE_RGB2GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
-
-
-def gray_octave(rgb: np.ndarray) -> np.ndarray:
-    """Octave ``rgb2gray`` on uint8: weighted sum in float64, rounded (halves away from zero)
-    back to uint8 (0-255). Used by the ``tang`` convention."""
-    rgb = rgb.astype(np.float64)
-    wr, wg, wb = OCTAVE_RGB2GRAY_WEIGHTS
-    gray = rgb[..., 0] * wr + rgb[..., 1] * wg + rgb[..., 2] * wb
-    return np.clip(matlab_round(gray), 0, 255).astype(np.uint8)
 
 
 def gray_cddfuse(rgb: np.ndarray) -> np.ndarray:

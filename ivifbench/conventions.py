@@ -20,27 +20,28 @@ from typing import Literal
 
 import numpy as np
 
-from ivifbench.colour import gray_cddfuse, gray_octave
+from ivifbench.colour import gray_cddfuse
 from ivifbench.errors import MetricInputError
 from ivifbench.metrics import (
     cross_entropy,
     edge_intensity,
-    error,
     gradient,
     information,
     liu_information,
     mef_ssim,
+    moments,
     nabf,
     piella,
     qabf,
     qcb,
     qcv,
+    squared_error,
     ssim,
-    statistics,
     vif,
     viff,
     yang_cvejic,
 )
+from ivifbench.metrics.matlab_compat import gray_octave
 
 ColourLayout = Literal["per_channel", "side_by_side"]
 
@@ -87,7 +88,7 @@ def _fused_only(function, unit, follows, **kwargs) -> MetricImpl:
 
 
 _EN = _fused_only(information.entropy, "bits", "256-bin histogram entropy, log2")
-_SD = _fused_only(statistics.standard_deviation, "0-255", "population standard deviation")
+_SD = _fused_only(moments.standard_deviation, "0-255", "population standard deviation")
 _SF_DIFFS = _fused_only(
     gradient.spatial_frequency, "0-255", "sums over the numbers of differences", min_side=2
 )
@@ -95,8 +96,8 @@ _AG_TANG = _fused_only(
     gradient.average_gradient, "0-255/pixel", "MATLAB gradient, sum / ((M-1)(N-1))", min_side=2
 )
 _QABF = MetricImpl(qabf.qabf, "unitless 0-1", "Sobel conv2 'same', tie gA == gF -> gF")
-_CC = MetricImpl(statistics.correlation_coefficient, "unitless, mean of 2", "Pearson r")
-_SCD = MetricImpl(statistics.sum_of_correlation_differences, "unitless, sum of 2", "corr2")
+_CC = MetricImpl(moments.correlation_coefficient, "unitless, mean of 2", "Pearson r")
+_SCD = MetricImpl(moments.sum_of_correlation_differences, "unitless, sum of 2", "corr2")
 #: Han's VIFF in every convention; colour follows the convention (gray conversion, or the
 #: per-channel average under vifb): Han's own code fails on colour VIS/F.
 _VIFF = MetricImpl(
@@ -170,8 +171,12 @@ CDDFUSE = Convention(
         ),
         "SCD": _SCD,
         "CC": _CC,
-        "PSNR": MetricImpl(error.peak_signal_to_noise_ratio, "dB, peak max(F)", "max(F)^2 / MSE"),
-        "MSE": MetricImpl(error.mean_squared_error, "(0-255)^2, mean of 2", "mean of 2 MSEs"),
+        "PSNR": MetricImpl(
+            squared_error.peak_signal_to_noise_ratio, "dB, peak max(F)", "max(F)^2 / MSE"
+        ),
+        "MSE": MetricImpl(
+            squared_error.mean_squared_error, "(0-255)^2, mean of 2", "mean of 2 MSEs"
+        ),
         "VIFF": _VIFF,
         **_LIU_TOOLBOX,
     },
@@ -203,13 +208,13 @@ TANG = Convention(
         "SCD": _SCD,
         "CC": _CC,
         "PSNR": MetricImpl(
-            error.peak_signal_to_noise_ratio,
+            squared_error.peak_signal_to_noise_ratio,
             "dB, 255 peak on [0,1] MSE (+48.13 dB)",
             "PSNR_evaluation",
             options={"peak": 255.0, "unit_divisor": 255.0},
         ),
         "MSE": MetricImpl(
-            error.mean_squared_error,
+            squared_error.mean_squared_error,
             "[0,1]^2, mean of 2",
             "MSE_evaluation on im2double",
             options={"unit_divisor": 255.0},
@@ -255,12 +260,14 @@ VIFB = Convention(
             options={"stretch": True},
         ),
         "PSNR": MetricImpl(
-            error.peak_signal_to_noise_ratio_vifb,
+            squared_error.peak_signal_to_noise_ratio_vifb,
             "dB, 20 log10(255 / sqrt(RMSE_vifb))",
             "metricsPsnr",
         ),
         "RMSE": MetricImpl(
-            error.root_mean_squared_error_vifb, "0-255/sqrt(MN), mean of 2", "sqrt(SSE) / MN"
+            squared_error.root_mean_squared_error_vifb,
+            "0-255/sqrt(MN), mean of 2",
+            "sqrt(SSE) / MN",
         ),
         "SSIM": MetricImpl(
             ssim.ssim_vifb,

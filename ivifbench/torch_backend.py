@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from ivifbench.computation import resolve_metrics
 from ivifbench.conventions import DEFAULT_CONVENTION, get_convention
 from ivifbench.errors import MetricInputError
-from ivifbench.metrics import error, gradient, information, qabf, ssim, statistics, vif
-from ivifbench.metrics.filtering import gaussian_window_1d
+from ivifbench.metrics import gradient, information, moments, qabf, squared_error, ssim, vif
+from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
 Tensor = torch.Tensor
 
@@ -256,17 +256,17 @@ def peak_signal_to_noise_ratio(
 #: numpy metric function -> its torch twin (same keyword options).
 TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     information.entropy: entropy,
-    statistics.standard_deviation: standard_deviation,
+    moments.standard_deviation: standard_deviation,
     gradient.spatial_frequency: spatial_frequency,
     gradient.average_gradient: average_gradient,
     information.mutual_information: mutual_information,
     vif.visual_information_fidelity: visual_information_fidelity,
     qabf.qabf: q_abf,
     ssim.ssim_skimage: ssim_skimage,
-    statistics.correlation_coefficient: correlation_coefficient,
-    statistics.sum_of_correlation_differences: sum_of_correlation_differences,
-    error.peak_signal_to_noise_ratio: peak_signal_to_noise_ratio,
-    error.mean_squared_error: mean_squared_error,
+    moments.correlation_coefficient: correlation_coefficient,
+    moments.sum_of_correlation_differences: sum_of_correlation_differences,
+    squared_error.peak_signal_to_noise_ratio: peak_signal_to_noise_ratio,
+    squared_error.mean_squared_error: mean_squared_error,
 }
 
 

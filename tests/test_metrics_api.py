@@ -12,8 +12,9 @@ import pytest
 
 import ivifbench
 from ivifbench import CONVENTIONS, METRICS, DegenerateMetricWarning, MetricInputError, compute
-from ivifbench.colour import gray_cddfuse, gray_octave
+from ivifbench.colour import gray_cddfuse
 from ivifbench.metrics.gradient import spatial_frequency
+from ivifbench.metrics.matlab_compat import gray_octave
 from ivifdata.imageio import read_image
 
 TRIPLES = Path(__file__).resolve().parent / "data" / "triples"

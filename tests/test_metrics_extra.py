@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ivifbench import CONVENTIONS, DegenerateMetricWarning, MetricInputError, compute
-from ivifbench.metrics import cross_entropy, edge_intensity, liu_toolbox, nabf, qcb, qcv, viff
+from ivifbench.metrics import cross_entropy, edge_intensity, matlab_compat, nabf, qcb, qcv, viff
 from ivifdata.imageio import read_image
 
 HERE = Path(__file__).resolve().parent
@@ -343,13 +343,13 @@ def test_inputs_are_not_modified():
 
 def test_normalize1_stretch_rounds_halves_up_and_keeps_matlab_degenerate_cases():
     # round(x / 2 * 255): 127.5 -> 128, 63.75 -> 64, 191.25 -> 191.
-    stretched = liu_toolbox.minmax_stretch_255(np.array([[0.0, 1.0, 2.0], [0.5, 1.5, 2.0]]))
+    stretched = matlab_compat.minmax_stretch_255(np.array([[0.0, 1.0, 2.0], [0.5, 1.5, 2.0]]))
     np.testing.assert_array_equal(stretched, [[0, 128, 255], [64, 191, 255]])
-    half_down_in_numpy = liu_toolbox.minmax_stretch_255(np.array([[0.0, 1.0, 102.0]]))
+    half_down_in_numpy = matlab_compat.minmax_stretch_255(np.array([[0.0, 1.0, 102.0]]))
     np.testing.assert_array_equal(half_down_in_numpy, [[0, 3, 255]])  # 2.5 -> 3, np.round -> 2
     zeros = np.zeros((2, 3))
-    assert liu_toolbox.minmax_stretch_255(zeros) is zeros
-    assert np.isnan(liu_toolbox.minmax_stretch_255(np.full((2, 3), 7.0))).all()
+    assert matlab_compat.minmax_stretch_255(zeros) is zeros
+    assert np.isnan(matlab_compat.minmax_stretch_255(np.full((2, 3), 7.0))).all()
 
 
 @pytest.mark.parametrize("size", [4, 5])
@@ -357,7 +357,9 @@ def test_freqspace_matches_matlab(size):
     # MATLAB freqspace: [-n:2:n-2]/n for even n, [-n+1:2:n-1]/n for odd n.
     start = -size if size % 2 == 0 else -size + 1
     expected = np.arange(start, size - 1 + 1, 2)[:size] / size
-    np.testing.assert_allclose(liu_toolbox.centred_frequencies(size), expected, rtol=0, atol=1e-15)
-    radius = liu_toolbox.half_spectrum_radius(size, size + 1, 2.0, 3.0)
+    np.testing.assert_allclose(
+        matlab_compat.centred_frequencies(size), expected, rtol=0, atol=1e-15
+    )
+    radius = matlab_compat.half_spectrum_radius(size, size + 1, 2.0, 3.0)
     assert radius.shape == (size, (size + 1) // 2 + 1)
     assert radius[0, 0] == 0.0

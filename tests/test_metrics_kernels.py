@@ -17,7 +17,7 @@ import pytest
 
 from ivifbench import CONVENTIONS, compute
 from ivifbench.metrics import information, kernels, qabf, vif
-from ivifbench.metrics.filtering import gaussian_window_1d
+from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
 #: SSIM on a constant fused image cancels E[x^2] - mu^2 against C2 = 3.6e-3: summation orders
 #: (numpy/cv2 box filter, kernel, torch) differ there by up to ~3e-9 relative.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ivifbench import CONVENTIONS, compute
-from ivifbench.references import (
+from ivifbench.toolbox_names import (
     LIU_TOOLBOX_METRICS,
     NOT_TARGETS,
     REFERENCE_METRICS,

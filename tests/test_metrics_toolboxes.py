@@ -20,7 +20,7 @@ from scipy.linalg import blas
 
 from ivifbench import CONVENTIONS, MetricInputError, compute
 from ivifbench.metrics import liu_information, local_ssim, mef_ssim, piella, yang_cvejic
-from ivifbench.references import LIU_NOT_TARGETS, LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS
+from ivifbench.toolbox_names import LIU_NOT_TARGETS, LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS
 from ivifdata.imageio import read_image
 
 HERE = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics.checks import check_shapes
-from ivifbench.metrics.filtering import grey_codes
+from ivifbench.metrics.numerics import grey_codes
 
 #: A histogram needs one pixel; the metric has no spatial support.
 MIN_SIDE = 1

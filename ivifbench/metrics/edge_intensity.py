@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import row_blocks, sobel_rows
+from ivifbench.metrics.numerics import row_blocks, sobel_rows
 
 #: The 3x3 Sobel neighbourhood must fit in the image.
 MIN_SIDE = 3

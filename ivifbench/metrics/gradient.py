@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import row_blocks, sum_of_products
+from ivifbench.metrics.numerics import row_blocks, sum_of_products
 
 
 def spatial_frequency(

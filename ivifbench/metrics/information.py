@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import grey_codes, matlab_round
+from ivifbench.metrics.matlab_compat import matlab_round
+from ivifbench.metrics.numerics import grey_codes
 
 LEVELS = 256
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.liu_toolbox import minmax_stretch_255
+from ivifbench.metrics.matlab_compat import minmax_stretch_255
 
 LEVELS = 256
 #: Cvejic's constant in ``metricMI(.., 2)``.

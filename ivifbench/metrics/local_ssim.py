@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import blas
 
-from ivifbench.metrics.filtering import filter2_valid, gaussian_window_1d
+from ivifbench.metrics.matlab_compat import filter2_valid, gaussian_window_1d
 
 #: A variance, covariance or variance sum below this (in squared input units) marks a window
 #: as fragile: round-off in the fast filters is about 1e-9 there.

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import box_mean_valid, filter2_valid, gaussian_window_1d
+from ivifbench.metrics.matlab_compat import box_mean_valid, filter2_valid, gaussian_window_1d
 
 WINDOW, SIGMA = 11, 1.5
 C = (0.03 * 255.0) ** 2

@@ -8,7 +8,7 @@ import numpy as np
 
 from ivifbench.metrics import kernels
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import row_blocks, sobel_rows
+from ivifbench.metrics.numerics import row_blocks, sobel_rows
 
 #: The 3x3 Sobel neighbourhood (reflect-101 extension) must fit in the image.
 MIN_SIDE = 3

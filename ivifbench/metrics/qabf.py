@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import row_blocks, sobel_conv2_same_rows
+from ivifbench.metrics.matlab_compat import sobel_conv2_same_rows
+from ivifbench.metrics.numerics import row_blocks
 
 TG, KG, DG = 0.9994, -15.0, 0.5
 TA, KA, DA = 0.9879, -22.0, 0.8

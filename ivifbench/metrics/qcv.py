@@ -10,8 +10,8 @@ import numpy as np
 import scipy.fft
 
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import row_blocks, sobel_rows
-from ivifbench.metrics.liu_toolbox import half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.matlab_compat import half_spectrum_radius, minmax_stretch_255
+from ivifbench.metrics.numerics import row_blocks, sobel_rows
 
 #: Saliency and distortion are pooled over 16x16 blocks; one full block must fit.
 BLOCK = 16

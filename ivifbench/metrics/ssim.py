@@ -7,13 +7,12 @@ from collections.abc import Callable
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import (
-    BAND_ROWS,
+from ivifbench.metrics.matlab_compat import (
     box_mean_valid_rows,
     filter2_valid_rows,
     gaussian_window_1d,
-    valid_bands,
 )
+from ivifbench.metrics.numerics import BAND_ROWS, valid_bands
 
 #: scikit-image ``structural_similarity`` defaults for float input without ``data_range``.
 SKIMAGE_WINDOW = 7

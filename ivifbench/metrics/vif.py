@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import (
+from ivifbench.metrics.matlab_compat import (
     filter2_valid_rows,
     filter2_valid_subsampled,
     gaussian_window_1d,
-    sum_log10,
-    valid_bands,
 )
+from ivifbench.metrics.numerics import sum_log10, valid_bands
 
 #: Window size of each scale; sigma is size / 5 (``fspecial('gaussian', N, N/5)``).
 SCALE_WINDOWS = (17, 9, 5, 3)

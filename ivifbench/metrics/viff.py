@@ -7,12 +7,12 @@ import numpy as np
 
 from ivifbench.metrics import kernels
 from ivifbench.metrics.checks import gray_images
-from ivifbench.metrics.filtering import (
+from ivifbench.metrics.matlab_compat import (
     filter2_valid,
     filter2_valid_subsampled,
     gaussian_window_1d,
-    valid_bands,
 )
+from ivifbench.metrics.numerics import valid_bands
 from ivifbench.metrics.vif import (
     EPS,
     MIN_SIDE,

@@ -1,13 +1,19 @@
-"""Fast float64 building blocks shared by the metrics: MATLAB-style windows, 'valid' filtering,
-Sobel responses, box sums and integer grey-level codes.
+"""MATLAB / Octave behaviour that the reference toolboxes rely on, reproduced exactly.
 
-Every function takes and returns float64 arrays in the caller's units; nothing here rescales.
+One module, as pyiqa keeps its ``matlab_utils``: ``fspecial('gaussian')`` windows, ``filter2`` /
+``imfilter`` in 'valid' mode (whole image, bands of rows, subsampled), box means, ``conv2``
+'same' Sobel responses, ``round`` (halves away from zero), Z. Liu's ``normalize1`` and the
+``freqspace`` grid of his CSF filters (VIFB's Qcb and Qcv, the Liu toolbox metrics), and
+Octave's ``rgb2gray``. Every function takes and returns float64 arrays in the caller's units
+unless it says otherwise; nothing here rescales silently.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from ivifbench.metrics.numerics import BAND_ROWS, row_blocks, sobel_rows
 
 
 def gaussian_window_1d(size: int, sigma: float) -> np.ndarray:
@@ -98,72 +104,10 @@ def sobel_conv2_same(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sobel_conv2_same_rows(image, slice(0, image.shape[0]))
 
 
-def grey_codes(image: np.ndarray, name: str) -> np.ndarray:
-    """Integer grey levels 0..255 of an integer-valued image, as ``uint8`` codes.
-
-    Raises ``ValueError`` naming ``name`` when values are not integers in 0..255 (a value out
-    of range or with a fraction does not survive the cast): the histogram metrics are defined
-    on 8-bit data only.
-    """
-    codes = image.astype(np.uint8)
-    if not np.array_equal(codes, image):
-        raise ValueError(f"{name}: expected integer grey levels 0-255 (8-bit data)")
-    return codes
-
-
-#: Rows of factors multiplied together before one logarithm in :func:`sum_log10`.
-LOG_GROUP = 32
-
-
-def sum_log10(factors: np.ndarray, columns: slice = slice(None)) -> float:
-    """sum(log10(factors[:, columns])) over a 2-D array of positive factors: the product of
-    each group of LOG_GROUP rows (column by column), then one log10 per product (about 30x
-    fewer logarithms; the same sum to ~1e-15 relative). Falls back to per-factor logarithms
-    if a product leaves the normal float64 range."""
-    rows, cols = factors.shape
-    whole = rows - rows % LOG_GROUP
-    with np.errstate(over="ignore", under="ignore"):  # checked below
-        products = [np.prod(factors[:whole].reshape(-1, LOG_GROUP, cols), axis=1)[:, columns]]
-        if whole < rows:
-            products.append(np.prod(factors[whole:], axis=0)[columns])
-    product = np.concatenate(products, axis=None)
-    if not np.all((product >= np.finfo(np.float64).tiny) & (product < np.inf)):
-        return float(np.sum(np.log10(factors[:, columns])))
-    return float(np.sum(np.log10(product)))
-
-
-def sum_of_products(x: np.ndarray, y: np.ndarray) -> float:
-    """sum(x * y) without a temporary and without BLAS (whose threads stall on busy machines)."""
-    return float(np.einsum("ij,ij->", x, y) if x.ndim == 2 else np.einsum("i,i->", x, y))
-
-
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round`` (halves away from zero) for non-negative ``x``, exact at halves."""
     whole = np.floor(x)
     return whole + (x - whole >= 0.5)
-
-
-#: Output rows per band. Metrics run band by band (each band filters its rows plus the
-#: window's halo) so that the intermediate arrays stay in cache: about 1.3-1.5x faster than
-#: whole 640 x 480 images, although the halo rows are filtered twice.
-BAND_ROWS = 64
-
-
-def row_blocks(rows: int, block: int = BAND_ROWS) -> list[slice]:
-    """Consecutive row slices of at most ``block`` rows covering ``range(rows)``."""
-    return [slice(start, min(start + block, rows)) for start in range(0, rows, block)]
-
-
-def valid_bands(rows: int, window: int, block: int = BAND_ROWS) -> list[tuple[slice, slice]]:
-    """(input rows, output rows) of each band of a 'valid' filter with a ``window``-row window.
-
-    Output rows are indices into the 'valid' result (``rows - window + 1`` rows); the input
-    rows of a band are its output rows plus the ``window - 1`` rows below.
-    """
-    return [
-        (slice(band.start, band.stop + window - 1), band)
-        for band in row_blocks(rows - window + 1, block)
-    ]
 
 
 def sobel_conv2_same_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
@@ -173,19 +117,51 @@ def sobel_conv2_same_rows(image: np.ndarray, rows: slice) -> tuple[np.ndarray, n
     return np.negative(grad_x, out=grad_x), grad_y
 
 
-def sobel_rows(
-    image: np.ndarray, rows: slice, border: int, scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """OpenCV 3x3 Sobel ``(d/dx, d/dy)`` of ``image`` times ``scale``, for output ``rows`` only.
+def minmax_stretch_255(image: np.ndarray) -> np.ndarray:
+    """Z. Liu's ``normalize1``: ``round((x - min) / (max - min) * 255)``, 0-255 grey levels.
 
-    Filtered from those rows plus one halo row on each side, so the values equal those of the
-    whole image with the OpenCV ``border`` rule (e.g. ``cv2.BORDER_REPLICATE``) at its edges.
+    An all-zero image is returned unchanged; any other constant image becomes all NaN (0/0), as
+    in the MATLAB code.
     """
-    top = max(rows.start - 1, 0)
-    band = image[top : min(rows.stop + 1, image.shape[0])]
-    keep = slice(rows.start - top, rows.stop - top)
-    grad_x, grad_y = (
-        cv2.Sobel(band, cv2.CV_64F, dx, 1 - dx, ksize=3, scale=scale, borderType=border)[keep]
-        for dx in (1, 0)
-    )
-    return grad_x, grad_y
+    hi = image.max()
+    lo = image.min()
+    if hi == 0 and lo == 0:
+        return image
+    stretched = np.empty_like(image)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for rows in row_blocks(image.shape[0]):  # cache-sized blocks
+            block = np.subtract(image[rows], lo, out=stretched[rows])
+            block /= hi - lo
+            block *= 255
+            stretched[rows] = matlab_round(block)
+    return stretched
+
+
+def centred_frequencies(size: int) -> np.ndarray:
+    """One axis of MATLAB ``freqspace``: ``((0:n-1) - floor(n/2)) * (2/n)``, fftshift order."""
+    return (np.arange(size) - size // 2) * (2.0 / size)
+
+
+def half_spectrum_radius(rows: int, cols: int, rows_scale: float, cols_scale: float) -> np.ndarray:
+    """Radial frequency sqrt(u^2 + v^2) on the ``rfft2`` half plane, unshifted order.
+
+    u = ``cols_scale`` * freqspace along columns, v = ``rows_scale`` * freqspace along rows; the
+    values equal ``ifftshift`` of the MATLAB ``freqspace(..., 'meshgrid')`` grid, columns
+    ``0 .. cols // 2``.
+    """
+    u = np.fft.ifftshift(cols_scale * centred_frequencies(cols))[: cols // 2 + 1]
+    v = np.fft.ifftshift(rows_scale * centred_frequencies(rows))
+    return np.sqrt(u[np.newaxis, :] ** 2 + v[:, np.newaxis] ** 2)
+
+
+#: Octave 7.3 / MATLAB ``rgb2gray`` luminance weights (R, G, B).
+OCTAVE_RGB2GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
+
+def gray_octave(rgb: np.ndarray) -> np.ndarray:
+    """Octave ``rgb2gray`` on uint8: weighted sum in float64, rounded (halves away from zero)
+    back to uint8 (0-255). Used by the ``tang`` convention."""
+    rgb = rgb.astype(np.float64)
+    wr, wg, wb = OCTAVE_RGB2GRAY_WEIGHTS
+    gray = rgb[..., 0] * wr + rgb[..., 1] * wg + rgb[..., 2] * wb
+    return np.clip(matlab_round(gray), 0, 255).astype(np.uint8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics import kernels
-from ivifbench.metrics.filtering import row_blocks, sum_of_products
+from ivifbench.metrics.numerics import row_blocks, sum_of_products
 
 
 def _sse(x: np.ndarray, y: np.ndarray, divisor: float = 1.0) -> float:
