@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
+from ivifdata.cli_common import command_group, fail, out_option
+
 from .names import DEFAULT_CHECKPOINT_MINUTES, OUTPUT_MODES, RELEASED_FILES, TRAINABLE, WEIGHTS_ENV
 from .outputs import FuseOutputs, OutputFolderError, check_separate
 from .pairs import Pair, PairProblem, find_pairs
@@ -28,7 +30,7 @@ THREADS_HELP = (
 )
 
 
-@click.group()
+@command_group("ivifmodels")
 def main() -> None:
     """Lightweight IVIF baselines: train them on shards, fuse images with their weights."""
 
@@ -73,7 +75,10 @@ def _fuse_one(pair: Pair, model: nn.Module, outputs: FuseOutputs, opts: dict) ->
         outputs.write(f"{pair.stem}.npy", lambda tmp: _save_float(tmp, fused))
 
 
-@main.command()
+@main.command(
+    epilog="Example: ivifmodels fuse --model cnn --ir msrs/test/ir --vis msrs/test/vi "
+    "-o results/MSRS/CNN",
+)
 @click.option(
     "--model",
     "name",
@@ -96,15 +101,15 @@ def _fuse_one(pair: Pair, model: nn.Module, outputs: FuseOutputs, opts: dict) ->
     type=click.Path(exists=True, path_type=Path),
     help="VIS image or folder.",
 )
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@out_option("Folder for <stem>.png (and <stem>.npy); separate from the input folders.")
 @click.option("--tile", default=128, show_default=True, help="Tile size (multiple of 4).")
 @click.option("--stride", default=64, show_default=True, help="Tile stride.")
 @click.option(
-    "--output",
+    "--scale",
     type=click.Choice(OUTPUT_MODES),
     default="stretch",
     show_default=True,
-    help="stretch: published min-max save; clip: [0, 1] -> 0-255.",
+    help="Float map -> 0-255: stretch = the published min-max save; clip = [0, 1] -> 0-255.",
 )
 @click.option("--gray", is_flag=True, help="Write gray results for colour VIS (as published).")
 @click.option(
@@ -126,10 +131,10 @@ def fuse(
     weights: Path | None,
     ir: Path,
     vis: Path,
-    outdir: Path,
+    out: Path,
     tile: int,
     stride: int,
-    output: str,
+    scale: str,
     gray: bool,
     batch: int | None,
     device: str,
@@ -137,12 +142,12 @@ def fuse(
     threads: int | None,
     overwrite: bool,
 ) -> None:
-    """Fuse IR/VIS pairs (two files, or two folders matched by file name) into OUTDIR/<stem>.png.
+    """Fuse IR/VIS pairs (two files, or two folders matched by file name) into OUT/<stem>.png.
 
     Tiled inference as published (tiles of --tile px at --stride, Gaussian blending, final
     sigma 0.3 filter); any image size. Colour VIS images give RGB results with the VIS chroma
     unless --gray. Pairs that cannot be fused are reported and skipped (exit status 1).
-    OUTDIR must be separate from the input folders; files in it that fuse did not write are
+    OUT must be separate from the input folders; files in it that fuse did not write are
     replaced only with --overwrite (docs/models.md).
     """
     from ivifdata.imageio import ImageReadError
@@ -153,28 +158,26 @@ def fuse(
     _check_tiling_and_device(tile, stride, device)
     set_threads(threads)
     try:
-        check_separate(outdir, [("--ir", ir), ("--vis", vis)])
+        check_separate(out, [("--ir", ir), ("--vis", vis)])
         pairs, problems = find_pairs(ir, vis)
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+        fail(str(exc))
     if not pairs:
         for p in problems:
             click.echo(f"skipped {p.path}: {p.reason}", err=True)
-        raise click.UsageError(f"no IR/VIS pairs found in {ir} and {vis}")
-    outputs = FuseOutputs(outdir, name)
+        fail(f"no IR/VIS pairs found in {ir} and {vis}")
+    outputs = FuseOutputs(out, name)
     if not overwrite:
         try:
             outputs.check_replaceable(n for p in pairs for n in _outputs_of(p.stem, save_float))
         except OutputFolderError as exc:
-            raise click.UsageError(str(exc)) from None
+            fail(str(exc))
     try:
         model = load_released(name, weights, device)
     except WeightsError as exc:
-        raise click.UsageError(str(exc)) from None
+        fail(str(exc))
     opts = {
-        "fuse": dict(
-            output=output, gray=gray, tile=tile, stride=stride, batch=batch, device=device
-        ),
+        "fuse": dict(output=scale, gray=gray, tile=tile, stride=stride, batch=batch, device=device),
         "save_float": save_float,
     }
     done = 0
@@ -186,7 +189,7 @@ def fuse(
             problems.append(_problem(pair, exc))
     for p in problems:
         click.echo(f"skipped {p.path}: {p.reason}", err=True)
-    where = f"into {outdir}" if done else "(nothing written)"
+    where = f"into {out}" if done else "(nothing written)"
     click.echo(f"{name}: fused {done} pair(s) {where}, skipped {len(problems)}")
     if problems:
         raise SystemExit(1)
@@ -210,7 +213,11 @@ class Interval(click.ParamType):
         self.fail(f"{value!r} is neither a number of steps nor a duration like 90s, 5min, 1h")
 
 
-@main.command("train")
+@main.command(
+    "train",
+    epilog="Example: ivifmodels train --model cnn --shards shards/sample -o runs/cnn "
+    "--max-steps 100",
+)
 @click.option(
     "--model", "name", required=True, type=click.Choice(TRAINABLE), help="Which baseline."
 )
@@ -220,7 +227,7 @@ class Interval(click.ParamType):
     type=click.Path(path_type=Path),
     help="Folder built by `ivifdata build` (holds index.json).",
 )
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@out_option("Run folder: last.pt (resumable), model.pt (for fuse --weights), log.jsonl.")
 @click.option(
     "--epochs",
     default=None,
@@ -253,7 +260,7 @@ class Interval(click.ParamType):
 def train_command(
     name: str,
     shards: Path,
-    outdir: Path,
+    out: Path,
     epochs: int | None,
     batch: int,
     lr: float,
@@ -316,23 +323,25 @@ def train_command(
     )
     set_threads(threads)
     try:
-        check_output(outdir, resume)
-        progress = train(config, outdir, resume)
+        check_output(out, resume)
+        progress = train(config, out, resume)
     except TrainError as exc:
-        raise click.UsageError(str(exc)) from None
+        fail(str(exc))
     except DiskFullError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc), code=1)
     except TrainInterrupted as exc:
         click.echo(f"{name}: {exc}", err=True)
         sys.exit(128 + exc.signum)
     click.echo(
-        f"{name}: epoch {progress.epoch}, step {progress.step}; wrote {outdir / 'last.pt'} and "
-        f"{outdir / 'model.pt'}"
+        f"{name}: epoch {progress.epoch}, step {progress.step}; wrote {out / 'last.pt'} and "
+        f"{out / 'model.pt'}"
     )
 
 
-@main.command("profile")
+@main.command(
+    "profile",
+    epilog="Example: ivifmodels profile --model cnn --model transformer --format md",
+)
 @click.option(
     "--model",
     "names",
@@ -357,12 +366,7 @@ def train_command(
 @click.option("--threads", type=click.IntRange(min=1), default=None, help=THREADS_HELP)
 @click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0))
 @click.option("--repeats", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the table to this file [default: stdout].",
-)
+@out_option("Write the table to this file [default: stdout].", required=False, file_okay=True)
 def profile_command(
     names: tuple[str, ...],
     size: str,
@@ -374,7 +378,7 @@ def profile_command(
     threads: int | None,
     warmup: int,
     repeats: int,
-    output: Path | None,
+    out: Path | None,
 ) -> None:
     """Parameters, FLOPs, time per image and peak memory of one full-image fusion, as a table
     row (csv, md or latex) for the report's tables. Details: docs/models.md."""
@@ -405,11 +409,11 @@ def profile_command(
             )
         )
     text = render_profiles(rows, fmt)
-    if output is None:
+    if out is None:
         click.echo(text, nl=False)
         return
-    write_text_atomic(output, text)
-    click.echo(f"wrote {output}")
+    write_text_atomic(out, text)
+    click.echo(f"wrote {out}")
 
 
 def _problem(pair: Pair, exc: Exception) -> PairProblem:

@@ -51,7 +51,7 @@ def test_single_files_gray_clip(folders, monkeypatch):
     root, ir, vis = folders
     monkeypatch.setenv("IVIF_WEIGHTS", str(DATA / "weights"))
     args = ["fuse", "--model", "transformer", "--ir", str(root / "ir" / "a.png"), "--vis"]
-    args += [str(root / "vis" / "a.png"), "-o", str(root / "o"), "--gray", "--output", "clip"]
+    args += [str(root / "vis" / "a.png"), "-o", str(root / "o"), "--gray", "--scale", "clip"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     image, _ = fuse_images(released("transformer"), ir, vis, output="clip", gray=True)

@@ -11,38 +11,35 @@ from pathlib import Path
 
 import click
 
+from ivifdata.cli_common import fail, out_option, workers_option
+
 
 def _fail(problems: list[str], source: str) -> None:
     """Print the problems as ``error:`` lines naming the file; exit 2."""
-    click.echo(f"error: {source}: {problems[0]}", err=True)
-    for problem in problems[1:]:
+    for problem in problems[:-1]:
         click.echo(f"error: {source}: {problem}", err=True)
-    raise SystemExit(2)
+    fail(f"{source}: {problems[-1]}")
 
 
-@click.command("study")
-@click.argument("study_file", metavar="STUDY.yaml", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Cells trained side by side on CPU (and scan/eval processes).",
+@click.command(
+    "study", epilog="Example: ivifmodels study manifests/study-sample.yaml -o studies/sample"
 )
+@click.argument("study_file", metavar="STUDY.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@out_option("Study folder: builds, runs, fused results, per_image.csv, report/ and study.json.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@workers_option("Cells trained side by side on CPU (and scan/eval processes).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a key.")
 @click.option("--force", is_flag=True, help="Retrain cells whose inputs changed in the file.")
 def study_command(
     study_file: Path,
-    outdir: Path,
+    out: Path,
     device: str,
     workers: int,
     overrides: tuple[str, ...],
     force: bool,
 ) -> None:
-    """Run the paradigm study STUDY.yaml into OUTDIR: build every distinct recipe, train every
-    (paradigm, model, seed) cell, fuse the test split, evaluate, and write OUTDIR/report/.
+    """Run the paradigm study STUDY.yaml into OUT: build every distinct recipe, train every
+    (paradigm, model, seed) cell, fuse the test split, evaluate, and write OUT/report/.
 
     Killed at any point, the same command resumes where it stopped (docs/study.md).
     """
@@ -54,15 +51,14 @@ def study_command(
         import torch
 
         if not torch.cuda.is_available():
-            click.echo("error: --device cuda: CUDA is not available on this machine", err=True)
-            raise SystemExit(2)
+            fail("--device cuda: CUDA is not available on this machine")
     try:
         study = load_study(study_file, overrides)
         plan = plan_study(study, workers)
-        state = StudyRunner(plan, outdir, device=device, workers=workers, force=force).run()
+        state = StudyRunner(plan, out, device=device, workers=workers, force=force).run()
     except StudyError as exc:
         _fail(exc.problems, exc.source)
-    report = outdir / "report"
+    report = out / "report"
     seconds = {name: state["stages"][name].get("seconds") for name in STAGES}
     click.echo(
         f"study {study.get('name')}: {len(study.cells)} cell(s) done; stage seconds "
@@ -73,9 +69,9 @@ def study_command(
     click.echo(f"figures: {report}/curves_*.png, {report}/grid_*.png")
 
 
-def _cell_step(outdir: Path, record: dict) -> int:
+def _cell_step(out: Path, record: dict) -> int:
     """Steps logged so far by a cell (its log.jsonl; 0 when none)."""
-    log = outdir / record.get("dir", "") / "log.jsonl"
+    log = out / record.get("dir", "") / "log.jsonl"
     if not log.is_file():
         return 0
     return sum(1 for line in log.read_text().splitlines() if '"kind": "step"' in line)
@@ -91,7 +87,7 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-@click.command("study-status")
+@click.command("study-status", epilog="Example: ivifmodels study-status studies/sample")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 def study_status_command(outdir: Path) -> None:
     """Say what a study in OUTDIR has done, what is running and what is left."""
@@ -101,8 +97,7 @@ def study_status_command(outdir: Path) -> None:
     try:
         state = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        click.echo(f"error: {path}: not a readable study record ({exc})", err=True)
-        raise SystemExit(2) from None
+        fail(f"{path}: not a readable study record ({exc})")
     running = _alive(state.get("pid"))
     click.echo(
         f"study {state['study'].get('name')} in {outdir}: "
