@@ -7,6 +7,7 @@ MSRS test pairs of the bundled sample, trained on its RoadScene pairs).
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -263,3 +264,5 @@ def test_holm_matches_its_definition():
     # p sorted 0.01 < 0.02 < 0.04: x3, x2, x1 -> 0.03, 0.04, 0.04 (monotone), original order
     assert holm([0.04, 0.01, 0.02]).tolist() == pytest.approx([0.04, 0.03, 0.04])
     assert holm([0.5, 0.6]).tolist() == [1.0, 1.0]
+    nan_kept = holm([float("nan"), 0.01, 0.02])  # an undefined test is not a comparison
+    assert math.isnan(nan_kept[0]) and nan_kept[1:].tolist() == pytest.approx([0.02, 0.02])

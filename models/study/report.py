@@ -123,13 +123,15 @@ def render_tables(summary: Summary, images: int) -> dict[str, str]:
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (scipy has no Holm; statsmodels is not a dependency)."""
+    """Holm step-down adjusted p-values (statsmodels ``multipletests``); NaN stays NaN and is
+    not counted among the comparisons."""
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(pvalues, dtype=float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order]).clip(max=1.0)
-    out = np.empty(m)
-    out[order] = adjusted
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
     return out
 
 
