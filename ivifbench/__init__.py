@@ -10,6 +10,7 @@ from ivifbench.conventions import CONVENTIONS, metric_unit
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.registry import METRICS, MetricInfo
 from ivifdata import __version__
+from ivifdata.lazy import lazy_exports
 
 __all__ = [
     "CONVENTIONS",
@@ -24,9 +25,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "compute_batch":  # torch loads only when the batch backend is used
-        from ivifbench.torch_backend import compute_batch
-
-        return compute_batch
-    raise AttributeError(f"module 'ivifbench' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {"compute_batch": "torch_backend"})

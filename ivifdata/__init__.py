@@ -9,9 +9,9 @@ place it is defined being ``pyproject.toml``).
 
 from __future__ import annotations
 
-import importlib
 from importlib import metadata
-from typing import Any
+
+from ivifdata.lazy import lazy_exports
 
 try:
     __version__ = metadata.version("ivif")
@@ -37,13 +37,4 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -386,6 +386,22 @@ def validate(data: Any, base_dir: Path, source: str = "recipe") -> Recipe:
     return Recipe(resolved, base_dir, source)
 
 
+def read_yaml(
+    path: Path, what: str, error: Callable[[list[str], str], Exception] = RecipeError
+) -> Any:
+    """The YAML document in ``path`` (an empty file is ``{}``); an unreadable file or invalid
+    YAML raises ``error([problem], str(path))`` naming the ``what`` (recipe, study file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error([f"cannot read the {what} ({exc.strerror})"], str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error([f"not valid YAML ({exc})"], str(path)) from None
+    return {} if data is None else data
+
+
 def load_recipe(
     path: str | Path, overrides: Iterable[str] = (), data_dir: str | Path | None = None
 ) -> Recipe:
@@ -395,16 +411,7 @@ def load_recipe(
     ``data_dir`` before the ``--set`` overrides are applied.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecipeError([f"cannot read the recipe ({exc.strerror})"], str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError([f"not valid YAML ({exc})"], str(path)) from None
-    if data is None:
-        data = {}
+    data = read_yaml(path, "recipe", RecipeError)
     if isinstance(data, dict):
         if data_dir is not None:
             data = {**data, "data_dir": str(Path(data_dir).expanduser().resolve())}

@@ -6,10 +6,8 @@ The names below are imported on first use (PEP 562), so that ``import ivifmodels
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ivifdata import __version__ as __version__
+from ivifdata.lazy import lazy_exports
 
 #: public name -> submodule that defines it.
 _EXPORTS = {
@@ -25,13 +23,4 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -30,6 +30,7 @@ from ivifdata.recipe import (
     Recipe,
     RecipeError,
     _walk,
+    read_yaml,
     validate,
 )
 from ivifmodels.names import TRAINABLE
@@ -342,15 +343,7 @@ def validate_study(data: Any, base_dir: Path, source: str = "study") -> Study:
 def load_study(path: str | Path, overrides: Iterable[str] = ()) -> Study:
     """Read, override and validate the YAML study file at ``path``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StudyError([f"cannot read the study file ({exc.strerror})"], str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise StudyError([f"not valid YAML ({exc})"], str(path)) from None
-    data = {} if data is None else data
+    data = read_yaml(path, "study file", StudyError)
     if isinstance(data, dict):
         data = apply_overrides(data, overrides)
     return validate_study(data, path.resolve().parent, str(path))
