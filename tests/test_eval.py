@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, copy_eval_data, dataset_dirs, evaluate
 from PIL import Image
 
 import ivifbench.eval as eval_module
@@ -25,11 +24,11 @@ def same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def test_table_holds_exactly_what_compute_returns(tmp_path: Path) -> None:
+def test_table_holds_exactly_what_compute_returns(eval_data, evaluate, tmp_path: Path) -> None:
     out = tmp_path / "per_image.csv"
     tang = CONVENTIONS["tang"]
     metric_columns = [m for m in tang.default_metrics if m in tang.implementations]
-    summary = evaluate(EVAL_DATA, "msrs", out, convention="tang", metrics=metric_columns)
+    summary = evaluate(eval_data, "msrs", out, convention="tang", metrics=metric_columns)
     table = read_table(out)
     methods = ["CNN", "CNNcolor", "GAN", "Trans", "lap"]  # .png .jpg (RGB) .png .png .bmp
     assert list(table["method"].unique()) == methods
@@ -50,15 +49,17 @@ def test_table_holds_exactly_what_compute_returns(tmp_path: Path) -> None:
     assert read_image(out.parent / colour["vis_file"]).ndim == 3  # with RGB VIS
 
 
-def test_workers_give_the_same_table(tmp_path: Path) -> None:
+def test_workers_give_the_same_table(eval_data, evaluate, tmp_path: Path) -> None:
     serial, parallel = tmp_path / "serial.csv", tmp_path / "parallel.csv"
-    evaluate(EVAL_DATA, "roadscene", serial, workers=1)
-    evaluate(EVAL_DATA, "roadscene", parallel, workers=2)
+    evaluate(eval_data, "roadscene", serial, workers=1)
+    evaluate(eval_data, "roadscene", parallel, workers=2)
     assert serial.read_text() == parallel.read_text()
 
 
-def test_rerun_reuses_cached_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_rerun_reuses_cached_values(
+    dataset_dirs_files, eval_copy, evaluate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = eval_copy
     cache, out = tmp_path / "cache.sqlite", tmp_path / "per_image.csv"
     first = evaluate(data, "roadscene", out, cache_path=cache)
     assert (first.from_cache, first.computed) == (0, 4)
@@ -101,14 +102,19 @@ def test_rerun_reuses_cached_values(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert extra.computed == 0  # stored per metric: a subset needs nothing new
 
 
-def dataset_dirs_files(root: Path, stem: str) -> tuple[Path, Path]:
-    """IR and VIS files of a roadscene stem under ``root``."""
-    _, ir, vis = dataset_dirs(root, "roadscene")
-    return ir / f"{stem}.png", vis / f"{stem}.png"
+@pytest.fixture
+def dataset_dirs_files(dataset_dirs):
+    """``dataset_dirs_files(root, stem)``: IR and VIS files of a roadscene stem under ``root``."""
+
+    def files(root: Path, stem: str) -> tuple[Path, Path]:
+        _, ir, vis = dataset_dirs(root, "roadscene")
+        return ir / f"{stem}.png", vis / f"{stem}.png"
+
+    return files
 
 
-def test_new_method_is_appended(tmp_path: Path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_new_method_is_appended(dataset_dirs, eval_copy, evaluate, tmp_path: Path) -> None:
+    data = eval_copy
     out = tmp_path / "per_image.csv"
     evaluate(data, "roadscene", out)
     trans = data / "msrs/results/Trans"
@@ -141,21 +147,26 @@ def test_new_method_is_appended(tmp_path: Path) -> None:
     assert sorted(after.loc[after["method"] == "Trans", "image"]) == ["00004N", "00055D"]
 
 
-def break_dataset(data: Path) -> None:
-    """Every kind of input problem, on a copy of the msrs fixture."""
-    results, ir, vis = dataset_dirs(data, "msrs")
-    (results / "CNN/00055D.png").unlink()  # missing_fused
-    (results / "GAN/notes.txt").write_text("not an image")  # extra_file (extension)
-    shutil.copy(results / "GAN/00004N.png", results / "GAN/99999X.png")  # extra_file (no pair)
-    (results / "Trans/00055D.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")  # unreadable
-    small = read_image(results / "lap/00004N.bmp")[:64, :80]
-    Image.fromarray(small).save(results / "lap/00004N.bmp")  # size_mismatch
-    shutil.copy(results / "CNN/00004N.png", results / "CNNcolor/00004N.png")  # duplicate_stem
-    shutil.copy(ir / "00004N.png", ir / "00001N.png")  # missing_source (no VIS)
-    (results / "readme.txt").write_text("fused with default settings")  # extra_file (RESULTS)
-    (results / "CNN/.DS_Store").write_bytes(b"\0\0")  # hidden: ignored, no problem
-    sixteen = read_image(results / "GAN/00055D.png").astype(np.uint16) * 257
-    Image.fromarray(sixteen).save(results / "GAN/00055D.png")  # invalid_input (16-bit)
+@pytest.fixture
+def break_dataset(dataset_dirs):
+    """``break_dataset(data)``: every kind of input problem, on a copy of the msrs fixture."""
+
+    def damage(data: Path) -> None:
+        results, ir, vis = dataset_dirs(data, "msrs")
+        (results / "CNN/00055D.png").unlink()  # missing_fused
+        (results / "GAN/notes.txt").write_text("not an image")  # extra_file (extension)
+        shutil.copy(results / "GAN/00004N.png", results / "GAN/99999X.png")  # extra_file (no pair)
+        (results / "Trans/00055D.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")  # unreadable
+        small = read_image(results / "lap/00004N.bmp")[:64, :80]
+        Image.fromarray(small).save(results / "lap/00004N.bmp")  # size_mismatch
+        shutil.copy(results / "CNN/00004N.png", results / "CNNcolor/00004N.png")  # duplicate_stem
+        shutil.copy(ir / "00004N.png", ir / "00001N.png")  # missing_source (no VIS)
+        (results / "readme.txt").write_text("fused with default settings")  # extra_file (RESULTS)
+        (results / "CNN/.DS_Store").write_bytes(b"\0\0")  # hidden: ignored, no problem
+        sixteen = read_image(results / "GAN/00055D.png").astype(np.uint16) * 257
+        Image.fromarray(sixteen).save(results / "GAN/00055D.png")  # invalid_input (16-bit)
+
+    return damage
 
 
 EXPECTED_PROBLEMS = {
@@ -171,8 +182,10 @@ EXPECTED_PROBLEMS = {
 }
 
 
-def test_problems_are_listed_and_the_rest_is_evaluated(tmp_path: Path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_problems_are_listed_and_the_rest_is_evaluated(
+    break_dataset, eval_copy, evaluate, tmp_path: Path
+) -> None:
+    data = eval_copy
     break_dataset(data)
     out = tmp_path / "per_image.csv"
     summary = evaluate(data, "msrs", out)
@@ -195,27 +208,35 @@ def test_problems_are_listed_and_the_rest_is_evaluated(tmp_path: Path) -> None:
     assert "fused 80x64, IR 96x72, VIS 96x72" in mismatch["detail"]
 
 
-def cli_eval(data: Path, out: Path, *extra: str):
-    results, ir, vis = dataset_dirs(data, "msrs")
-    args = [
-        "eval",
-        str(results),
-        "--ir",
-        str(ir),
-        "--vis",
-        str(vis),
-        "-o",
-        str(out),
-        "--workers",
-        "1",
-        "--no-cache",
-        *extra,
-    ]
-    return CliRunner().invoke(main, args)
+@pytest.fixture
+def cli_eval(dataset_dirs):
+    """``cli_eval(data, out, *extra)``: ``ivifbench eval`` of the msrs results under ``data``."""
+
+    def run(data: Path, out: Path, *extra: str):
+        results, ir, vis = dataset_dirs(data, "msrs")
+        args = [
+            "eval",
+            str(results),
+            "--ir",
+            str(ir),
+            "--vis",
+            str(vis),
+            "-o",
+            str(out),
+            "--workers",
+            "1",
+            "--no-cache",
+            *extra,
+        ]
+        return CliRunner().invoke(main, args)
+
+    return run
 
 
-def test_cli_exit_status_is_nonzero_only_with_strict(tmp_path: Path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_cli_exit_status_is_nonzero_only_with_strict(
+    break_dataset, cli_eval, eval_copy, tmp_path: Path
+) -> None:
+    data = eval_copy
     assert cli_eval(data, tmp_path / "clean.csv", "--strict").exit_code == 0
     break_dataset(data)
     relaxed = cli_eval(data, tmp_path / "a.csv")
@@ -227,8 +248,10 @@ def test_cli_exit_status_is_nonzero_only_with_strict(tmp_path: Path) -> None:
     assert (tmp_path / "b.csv").exists()  # the table is still written
 
 
-def test_metric_warnings_are_reported_but_not_failures(tmp_path: Path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_metric_warnings_are_reported_but_not_failures(
+    cli_eval, dataset_dirs, eval_copy, tmp_path: Path
+) -> None:
+    data = eval_copy
     results, _, _ = dataset_dirs(data, "msrs")
     Image.fromarray(np.full((72, 96), 128, np.uint8)).save(results / "GAN/00004N.png")
     result = cli_eval(data, tmp_path / "w.csv", "--strict")
@@ -238,8 +261,8 @@ def test_metric_warnings_are_reported_but_not_failures(tmp_path: Path) -> None:
     assert math.isnan(row["CC"]) and not math.isnan(row["EN"])
 
 
-def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+def test_usage_errors_exit_2(dataset_dirs, eval_data, tmp_path: Path) -> None:
+    results, ir, vis = dataset_dirs(eval_data, "msrs")
     out = str(tmp_path / "o.csv")
     base = ["eval", str(results), "--ir", str(ir), "--vis", str(vis), "-o", out, "--no-cache"]
     runner = CliRunner()
@@ -276,7 +299,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
             "--ir",
             str(ir),
             "--vis",
-            str(dataset_dirs(EVAL_DATA, "roadscene")[2]),
+            str(dataset_dirs(eval_data, "roadscene")[2]),
             "-o",
             out,
             "--no-cache",
@@ -289,11 +312,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert not Path(out).exists()
 
 
-def test_existing_table_of_another_convention_is_refused(tmp_path: Path) -> None:
+def test_existing_table_of_another_convention_is_refused(
+    dataset_dirs, eval_data, evaluate, tmp_path: Path
+) -> None:
     out = tmp_path / "o.csv"
-    evaluate(EVAL_DATA, "roadscene", out, convention="tang", metrics=["EN", "MI"])
+    evaluate(eval_data, "roadscene", out, convention="tang", metrics=["EN", "MI"])
     before = out.read_text()
-    results, ir, vis = dataset_dirs(EVAL_DATA, "roadscene")
+    results, ir, vis = dataset_dirs(eval_data, "roadscene")
     args = ["eval", str(results), "--ir", str(ir), "--vis", str(vis), "-o", str(out), "--no-cache"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
@@ -309,9 +334,9 @@ def test_existing_table_of_another_convention_is_refused(tmp_path: Path) -> None
     )
 
 
-def test_device_cpu_gives_the_numpy_table_within_1e8(tmp_path: Path) -> None:
+def test_device_cpu_gives_the_numpy_table_within_1e8(cli_eval, eval_copy, tmp_path: Path) -> None:
     """``--device cpu``: covered metrics by torch (Nabf by numpy), the same table to 1e-8."""
-    data = copy_eval_data(tmp_path / "data")
+    data = eval_copy
     base = ["--convention", "tang"]
     numpy_run = cli_eval(data, tmp_path / "numpy.csv", *base)
     torch_run = cli_eval(data, tmp_path / "torch.csv", *base, "--device", "cpu")
@@ -323,13 +348,13 @@ def test_device_cpu_gives_the_numpy_table_within_1e8(tmp_path: Path) -> None:
             assert same(want, value) or math.isclose(want, value, rel_tol=1e-8), metric
 
 
-def test_device_cuda_without_cuda_is_a_usage_error(tmp_path: Path) -> None:
+def test_device_cuda_without_cuda_is_a_usage_error(cli_eval, eval_data, tmp_path: Path) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    result = cli_eval(EVAL_DATA, tmp_path / "o.csv", "--device", "cuda")
+    result = cli_eval(eval_data, tmp_path / "o.csv", "--device", "cuda")
     assert result.exit_code == 2
     assert "error: --device" in result.output and "CUDA is not available" in result.output
-    bad = cli_eval(EVAL_DATA, tmp_path / "o.csv", "--device", "nonsense")
+    bad = cli_eval(eval_data, tmp_path / "o.csv", "--device", "nonsense")
     assert bad.exit_code == 2 and "error: --device" in bad.output

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, copy_eval_data, dataset_dirs, evaluate
 
 import ivifbench.eval as eval_module
 from ivifbench.cli import main
@@ -25,7 +24,7 @@ def datasets_of(table: Path) -> dict[str, int]:
     return read_table(table)["dataset"].value_counts().sort_index().to_dict()
 
 
-def test_rows_written_by_another_run_meanwhile_are_kept(tmp_path, monkeypatch):
+def test_rows_written_by_another_run_meanwhile_are_kept(eval_data, evaluate, tmp_path, monkeypatch):
     """Run Y reads the table, then run X appends to it while Y computes: Y keeps X's rows."""
     out = tmp_path / "per_image.csv"
     run_jobs = eval_module.run_jobs
@@ -34,17 +33,17 @@ def test_rows_written_by_another_run_meanwhile_are_kept(tmp_path, monkeypatch):
     def other_run_finishes_meanwhile(*args, **kwargs):
         if not interleaved:
             interleaved.append(True)
-            evaluate(EVAL_DATA, "msrs", out, metrics=["EN"])
+            evaluate(eval_data, "msrs", out, metrics=["EN"])
         return run_jobs(*args, **kwargs)
 
     monkeypatch.setattr(eval_module, "run_jobs", other_run_finishes_meanwhile)
-    summary = evaluate(EVAL_DATA, "roadscene", out, metrics=["EN"])
+    summary = evaluate(eval_data, "roadscene", out, metrics=["EN"])
     assert interleaved and datasets_of(out) == {"msrs": 10, "roadscene": 4}
     assert summary.kept_rows == 10 and summary.rows == 14
 
 
-def test_problems_of_an_earlier_dataset_are_kept(tmp_path):
-    root = copy_eval_data(tmp_path / "data")
+def test_problems_of_an_earlier_dataset_are_kept(dataset_dirs, eval_copy, evaluate, tmp_path):
+    root = eval_copy
     results, _, _ = dataset_dirs(root, "msrs")
     (results / "GAN" / "00004N.png").unlink()
     out = tmp_path / "per_image.csv"
@@ -62,9 +61,9 @@ def test_problems_of_an_earlier_dataset_are_kept(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_appending_to_one_table(tmp_path):
+def test_two_processes_appending_to_one_table(dataset_dirs, eval_copy, tmp_path):
     """Two eval processes started together on one table: both datasets' rows survive."""
-    root = copy_eval_data(tmp_path / "data")
+    root = eval_copy
     for dataset in ("msrs", "roadscene"):  # 6 copies of each method: a few seconds of work
         results = dataset_dirs(root, dataset)[0]
         for method in list(results.iterdir()):
@@ -83,14 +82,20 @@ def test_two_processes_appending_to_one_table(tmp_path):
     assert datasets_of(out) == {"msrs": 60, "roadscene": 24}
 
 
-def run_eval_cli(tmp_path: Path, cache: Path):
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
-    args = ["eval", str(results), "--ir", str(ir), "--vis", str(vis), "--metrics", "EN"]
-    args += ["-o", str(tmp_path / "t.csv"), "--cache", str(cache), "--workers", "1"]
-    return CliRunner().invoke(main, args)
+@pytest.fixture
+def run_eval_cli(eval_data, dataset_dirs):
+    """``run_eval_cli(tmp_path, cache)``: ``ivifbench eval`` of msrs, EN only, with ``cache``."""
+
+    def run(tmp_path: Path, cache: Path):
+        results, ir, vis = dataset_dirs(eval_data, "msrs")
+        args = ["eval", str(results), "--ir", str(ir), "--vis", str(vis), "--metrics", "EN"]
+        args += ["-o", str(tmp_path / "t.csv"), "--cache", str(cache), "--workers", "1"]
+        return CliRunner().invoke(main, args)
+
+    return run
 
 
-def test_junk_cache_is_refused_and_left_alone(tmp_path):
+def test_junk_cache_is_refused_and_left_alone(run_eval_cli, tmp_path):
     cache = tmp_path / "values.sqlite"
     cache.write_bytes(b"this is not a database" * 100)
     result = run_eval_cli(tmp_path, cache)
@@ -100,7 +105,7 @@ def test_junk_cache_is_refused_and_left_alone(tmp_path):
     assert not (tmp_path / "t.csv").exists()
 
 
-def test_foreign_sqlite_database_is_refused_and_left_alone(tmp_path):
+def test_foreign_sqlite_database_is_refused_and_left_alone(run_eval_cli, tmp_path):
     cache = tmp_path / "mine.sqlite"
     with sqlite3.connect(cache) as db:
         db.execute("CREATE TABLE users (name TEXT)")

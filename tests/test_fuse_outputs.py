@@ -6,41 +6,46 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from models_fixtures import DATA
 
 from ivifdata.imageio import read_gray, read_image, write_png
 from ivifmodels.cli import main
 from ivifmodels.outputs import MANIFEST
 
-CNN = str(DATA / "weights" / "CNN.model")
-
 
 @pytest.fixture
-def inputs(tmp_path):
+def inputs(tmp_path, models_data):
     """ir/a.png and vis/a.png: one small real pair."""
     (tmp_path / "ir").mkdir()
     (tmp_path / "vis").mkdir()
     write_png(
-        tmp_path / "ir" / "a.png", read_gray(DATA / "msrs" / "ir" / "00004N.png")[200:264, 300:364]
+        tmp_path / "ir" / "a.png",
+        read_gray(models_data / "msrs" / "ir" / "00004N.png")[200:264, 300:364],
     )
     write_png(
         tmp_path / "vis" / "a.png",
-        read_image(DATA / "msrs" / "vi" / "00004N.png")[200:264, 300:364],
+        read_image(models_data / "msrs" / "vi" / "00004N.png")[200:264, 300:364],
     )
     return tmp_path
 
 
-def fuse(ir, vis, out, *extra):
-    args = ["fuse", "--model", "cnn", "--weights", CNN, "--ir", str(ir), "--vis", str(vis)]
-    args += ["-o", str(out), "--tile", "64", "--stride", "32", "--threads", "1", *extra]
-    return CliRunner().invoke(main, args)
+@pytest.fixture
+def fuse(released_files):
+    """``fuse(ir, vis, out, *extra)``: ``ivifmodels fuse`` of the released CNN, small tiles."""
+
+    def run(ir, vis, out, *extra):
+        weights = str(released_files["cnn"])
+        args = ["fuse", "--model", "cnn", "--weights", weights, "--ir", str(ir), "--vis", str(vis)]
+        args += ["-o", str(out), "--tile", "64", "--stride", "32", "--threads", "1", *extra]
+        return CliRunner().invoke(main, args)
+
+    return run
 
 
 def snapshot(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_no_output_folder_when_every_pair_is_skipped(inputs):
+def test_no_output_folder_when_every_pair_is_skipped(fuse, inputs):
     (inputs / "ir" / "a.png").write_bytes(b"\x89PNG broken")
     out = inputs / "out" / "cnn"
     result = fuse(inputs / "ir", inputs / "vis", out)
@@ -54,7 +59,7 @@ def test_no_output_folder_when_every_pair_is_skipped(inputs):
     ["ir", "vis", "ir/sub", ".", "link"],
     ids=["is", "is-vis", "inside", "contains", "link"],
 )
-def test_output_overlapping_an_input_folder_is_refused(inputs, where):
+def test_output_overlapping_an_input_folder_is_refused(fuse, inputs, where):
     (inputs / "link").symlink_to(inputs / "ir")
     before = {name: snapshot(inputs / name) for name in ("ir", "vis")}
     result = fuse(inputs / "ir", inputs / "vis", inputs / where)
@@ -64,14 +69,14 @@ def test_output_overlapping_an_input_folder_is_refused(inputs, where):
     assert not (inputs / "ir" / "sub").exists()
 
 
-def test_output_folder_of_a_single_input_file_is_refused(inputs):
+def test_output_folder_of_a_single_input_file_is_refused(fuse, inputs):
     before = snapshot(inputs / "ir")
     result = fuse(inputs / "ir" / "a.png", inputs / "vis" / "a.png", inputs / "ir")
     assert result.exit_code == 2 and "holds the --ir file" in result.output
     assert snapshot(inputs / "ir") == before
 
 
-def test_foreign_files_are_replaced_only_with_overwrite(inputs):
+def test_foreign_files_are_replaced_only_with_overwrite(fuse, inputs):
     out = inputs / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"my own figure")
@@ -97,7 +102,7 @@ def test_foreign_files_are_replaced_only_with_overwrite(inputs):
     assert not (out / "a.npy").exists()
 
 
-def test_broken_and_looping_symlinks_are_reported(inputs):
+def test_broken_and_looping_symlinks_are_reported(fuse, inputs):
     ir = inputs / "ir"
     (ir / "gone.png").symlink_to(inputs / "nowhere.png")
     os.symlink("loop2.png", ir / "loop1.png")

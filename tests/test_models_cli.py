@@ -3,20 +3,17 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from models_fixtures import DATA, released
 
 from ivifdata.imageio import read_gray, read_image, write_png
 from ivifmodels.cli import main
 from ivifmodels.fuse import fuse_images
 
-CNN = str(DATA / "weights" / "CNN.model")
-
 
 @pytest.fixture
-def folders(tmp_path):
+def folders(tmp_path, models_data):
     """ir/ and vis/ with one good pair (a) and three bad ones (b: no VIS, c: sizes, d: junk)."""
-    ir = read_gray(DATA / "msrs" / "ir" / "00004N.png")[200:330, 300:470]
-    vis = read_image(DATA / "msrs" / "vi" / "00004N.png")[200:330, 300:470]
+    ir = read_gray(models_data / "msrs" / "ir" / "00004N.png")[200:330, 300:470]
+    vis = read_image(models_data / "msrs" / "vi" / "00004N.png")[200:330, 300:470]
     (tmp_path / "ir").mkdir()
     (tmp_path / "vis").mkdir()
     for stem in ("a", "b", "c"):
@@ -28,10 +25,18 @@ def folders(tmp_path):
     return tmp_path, ir, vis
 
 
-def test_folder_with_bad_pairs(folders):
+def test_folder_with_bad_pairs(folders, released, released_files):
     root, ir, vis = folders
     out = root / "out"
-    args = ["fuse", "--model", "cnn", "--weights", CNN, "--ir", str(root / "ir")]
+    args = [
+        "fuse",
+        "--model",
+        "cnn",
+        "--weights",
+        str(released_files["cnn"]),
+        "--ir",
+        str(root / "ir"),
+    ]
     args += ["--vis", str(root / "vis"), "-o", str(out), "--save-float", "--batch", "3"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 1, res.output
@@ -47,9 +52,9 @@ def test_folder_with_bad_pairs(folders):
     assert saved.dtype == np.float32 and np.array_equal(saved, fused.astype(np.float32))
 
 
-def test_single_files_gray_clip(folders, monkeypatch):
+def test_single_files_gray_clip(folders, monkeypatch, released, models_data):
     root, ir, vis = folders
-    monkeypatch.setenv("IVIF_WEIGHTS", str(DATA / "weights"))
+    monkeypatch.setenv("IVIF_WEIGHTS", str(models_data / "weights"))
     args = ["fuse", "--model", "transformer", "--ir", str(root / "ir" / "a.png"), "--vis"]
     args += [str(root / "vis" / "a.png"), "-o", str(root / "o"), "--gray", "--scale", "clip"]
     res = CliRunner().invoke(main, args)
@@ -68,9 +73,17 @@ def test_single_files_gray_clip(folders, monkeypatch):
         (["--model", "unet"], "'unet' is not one of"),
     ],
 )
-def test_usage_errors_exit_2(folders, extra, message):
+def test_usage_errors_exit_2(folders, released_files, extra, message):
     root = folders[0]
-    args = ["fuse", "--model", "cnn", "--weights", CNN, "--ir", str(root / "ir")]
+    args = [
+        "fuse",
+        "--model",
+        "cnn",
+        "--weights",
+        str(released_files["cnn"]),
+        "--ir",
+        str(root / "ir"),
+    ]
     args += ["--vis", str(root / "vis"), "-o", str(root / "out"), *extra]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2 and message in res.output

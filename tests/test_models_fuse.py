@@ -4,7 +4,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from models_fixtures import DATA, released
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
@@ -29,10 +28,10 @@ def test_tile_weight_gaussian_on_minus3_3_grid():
 
 
 @pytest.fixture(scope="module")
-def msrs_crop():
+def msrs_crop(models_data):
     """A real 150 x 230 crop (not a multiple of 4 or of the stride) of MSRS 00055D."""
-    ir = read_gray(DATA / "msrs" / "ir" / "00055D.png")[100:250, 200:430]
-    vis = read_image(DATA / "msrs" / "vi" / "00055D.png")[100:250, 200:430]
+    ir = read_gray(models_data / "msrs" / "ir" / "00055D.png")[100:250, 200:430]
+    vis = read_image(models_data / "msrs" / "vi" / "00055D.png")[100:250, 200:430]
     return ir, vis
 
 
@@ -59,7 +58,7 @@ def _published_loop(model, ir, vis, tile=128, stride=64):
     return gaussian_filter(acc / wsum, 0.3)
 
 
-def test_fuse_gray_matches_published_loop_on_odd_size(msrs_crop):
+def test_fuse_gray_matches_published_loop_on_odd_size(released, msrs_crop):
     ir, vis = msrs_crop[0] / 255.0, network_gray(msrs_crop[1]) / 255.0
     model = released("cnn")
     got = fuse_gray(model, ir, vis, batch=5)
@@ -69,7 +68,7 @@ def test_fuse_gray_matches_published_loop_on_odd_size(msrs_crop):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (37, 301), (130, 61)])
-def test_tiny_and_odd_sizes_are_mirror_padded_to_the_tile(shape, msrs_crop):
+def test_tiny_and_odd_sizes_are_mirror_padded_to_the_tile(released, shape, msrs_crop):
     h, w = shape
     ir = np.resize(msrs_crop[0], shape) / 255.0  # real content, arbitrary shape
     vis = np.resize(network_gray(msrs_crop[1]), shape) / 255.0
@@ -84,7 +83,7 @@ def test_tiny_and_odd_sizes_are_mirror_padded_to_the_tile(shape, msrs_crop):
         assert np.abs(got - gaussian_filter(out[:h, :w].astype(np.float64), 0.3)).max() < 1e-6
 
 
-def test_tiling_parameters_are_checked(msrs_crop):
+def test_tiling_parameters_are_checked(released, msrs_crop):
     ir = msrs_crop[0] / 255.0
     with pytest.raises(ValueError, match="multiple of 4"):
         fuse_gray(released("cnn"), ir, ir, tile=126)
@@ -102,9 +101,9 @@ def test_to_uint8_stretch_and_clip():
 
 
 @pytest.mark.parametrize("band", ["ir", "vi"])
-def test_network_gray_is_pil_convert_l(band):
+def test_network_gray_is_pil_convert_l(models_data, band):
     """Both bands reach the network as scipy.misc.imread(mode="L") = PIL convert("L") read them."""
-    path = DATA / "msrs" / band / "00055D.png"
+    path = models_data / "msrs" / band / "00055D.png"
     with Image.open(path) as img:
         want = np.asarray(img.convert("L"))
     assert np.array_equal(network_gray(read_image(path)), want)
@@ -124,7 +123,7 @@ def test_to_uint8_stretch_rounds_halves_up_as_scipy_bytescale():
     assert to_uint8(m, "stretch").tolist() == [[0, 255], [3, 4]]
 
 
-def test_colour_result_keeps_vis_chroma(msrs_crop):
+def test_colour_result_keeps_vis_chroma(released, msrs_crop):
     ir, vis = msrs_crop
     model = released("gan")
     rgb, fused = fuse_images(model, ir, vis, output="clip")
@@ -138,7 +137,7 @@ def test_colour_result_keeps_vis_chroma(msrs_crop):
     assert np.array_equal(restore_chroma(gray, vis), rgb)
 
 
-def test_size_mismatch_is_an_error(msrs_crop):
+def test_size_mismatch_is_an_error(released, msrs_crop):
     ir, vis = msrs_crop
     with pytest.raises(ValueError, match=r"size mismatch: IR is 230x150, VIS is 229x150"):
         fuse_images(released("cnn"), ir, vis[:, :-1])

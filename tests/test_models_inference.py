@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from models_fixtures import DATA, released
 
 from ivifdata.imageio import read_image
 from ivifmodels.blocks import DenseLayer
@@ -12,10 +11,10 @@ from ivifmodels.inference import fold_batch_norm_into_conv, prepare_for_inferenc
 
 
 @pytest.fixture(scope="module")
-def real_tiles() -> torch.Tensor:
+def real_tiles(models_data) -> torch.Tensor:
     """Three real 128 x 128 (IR, VIS) tiles of MSRS 00055D, (3, 2, 128, 128) in [0, 1]."""
-    ir = network_gray(read_image(DATA / "msrs" / "ir" / "00055D.png")) / 255.0
-    vis = network_gray(read_image(DATA / "msrs" / "vi" / "00055D.png")) / 255.0
+    ir = network_gray(read_image(models_data / "msrs" / "ir" / "00055D.png")) / 255.0
+    vis = network_gray(read_image(models_data / "msrs" / "vi" / "00055D.png")) / 255.0
     tiles = [
         np.stack([ir[y : y + 128, x : x + 128], vis[y : y + 128, x : x + 128]])
         for y, x in [(0, 0), (100, 250), (352, 512)]
@@ -24,7 +23,7 @@ def real_tiles() -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", ["cnn", "transformer", "gan"])
-def test_prepared_network_gives_the_same_outputs(name, real_tiles):
+def test_prepared_network_gives_the_same_outputs(released, name, real_tiles):
     model = released(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     fast = prepare_for_inference(model)

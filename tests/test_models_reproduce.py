@@ -10,7 +10,6 @@ from functools import cache
 import cv2
 import numpy as np
 import pytest
-from models_fixtures import DATA, RELEASED, SHARED, STEMS, released
 
 from ivifdata.imageio import read_image
 from ivifmodels.fuse import fuse_images
@@ -27,36 +26,45 @@ MAP_TOLERANCE = 1e-6
 PNG_DIFFERENCES_MAX = 10
 
 
-@cache
-def fused(name: str, stem: str) -> tuple[np.ndarray, np.ndarray]:
-    ir = read_image(DATA / "msrs" / "ir" / f"{stem}.png")
-    vis = read_image(DATA / "msrs" / "vi" / f"{stem}.png")
-    return fuse_images(released(name), ir, vis, output="stretch", gray=True)
+NAMES = ("cnn", "transformer", "gan")
+STEMS = ("00004N", "00055D")
+CASES = [(name, stem) for name in NAMES for stem in STEMS]
 
 
-CASES = [(name, stem) for name in RELEASED for stem in STEMS]
+@pytest.fixture(scope="module")
+def fused(released, models_data):
+    """``fused(name, stem)``: (8-bit image, float map) of a fixture pair, computed once."""
+
+    @cache
+    def fuse(name: str, stem: str) -> tuple[np.ndarray, np.ndarray]:
+        ir = read_image(models_data / "msrs" / "ir" / f"{stem}.png")
+        vis = read_image(models_data / "msrs" / "vi" / f"{stem}.png")
+        return fuse_images(released(name), ir, vis, output="stretch", gray=True)
+
+    return fuse
 
 
 @pytest.mark.parametrize(("name", "stem"), CASES)
-def test_reproduces_published_map_and_png(name, stem):
+def test_reproduces_published_map_and_png(fused, released_files, models_data, name, stem):
     image, fmap = fused(name, stem)
-    ref = f"{stem}_{RELEASED[name]}"
-    map16 = cv2.imread(str(DATA / "paper_fused" / f"{ref}_map16.png"), cv2.IMREAD_UNCHANGED)
+    ref = f"{stem}_{released_files[name].stem}"
+    map16 = cv2.imread(str(models_data / "paper_fused" / f"{ref}_map16.png"), cv2.IMREAD_UNCHANGED)
     assert map16.dtype == np.uint16 and map16.shape == fmap.shape == (480, 640)
     assert np.abs(fmap - map16 / 65535.0).max() <= MAP_TOLERANCE + MAP16_ERROR
-    rows = np.load(DATA / "paper_fused" / f"{ref}_rows.npz")
+    rows = np.load(models_data / "paper_fused" / f"{ref}_rows.npz")
     start = int(rows["start"])
     exact = rows["rows"]
     assert exact.dtype == np.float32 and exact.shape == (48, 640)
     assert np.abs(fmap[start : start + 48] - exact).max() <= MAP_TOLERANCE
-    png = cv2.imread(str(DATA / "paper_fused" / f"{ref}.png"), cv2.IMREAD_UNCHANGED)
+    png = cv2.imread(str(models_data / "paper_fused" / f"{ref}.png"), cv2.IMREAD_UNCHANGED)
     diff = np.abs(image.astype(int) - png)
     assert diff.max() <= 1 and int((diff > 0).sum()) <= PNG_DIFFERENCES_MAX
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not (SHARED / "paper_fused").is_dir(), reason="../shared absent")
 @pytest.mark.parametrize(("name", "stem"), CASES)
-def test_reproduces_shared_float_maps(name, stem):
-    ref = np.load(SHARED / "paper_fused" / f"{stem}_{RELEASED[name]}.npy")
+def test_reproduces_shared_float_maps(fused, released_files, shared_dir, name, stem):
+    if not (shared_dir / "paper_fused").is_dir():
+        pytest.skip("../shared absent")
+    ref = np.load(shared_dir / "paper_fused" / f"{stem}_{released_files[name].stem}.npy")
     assert np.abs(fused(name, stem)[1] - ref).max() <= MAP_TOLERANCE

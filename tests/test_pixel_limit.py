@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from evaldata import copy_eval_data, dataset_dirs, evaluate
-from models_fixtures import DATA as MODELS_DATA
 
 from ivifbench.cli import main as bench_main
 from ivifdata.catalog import scan
@@ -135,8 +133,10 @@ def test_metrics_exits_2_naming_the_file(tmp_path) -> None:
     assert result.stderr.count("\n") == 1
 
 
-def test_eval_lists_the_bomb_and_evaluates_the_rest(tmp_path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_eval_lists_the_bomb_and_evaluates_the_rest(
+    dataset_dirs, eval_copy, evaluate, tmp_path
+) -> None:
+    data = eval_copy
     results, _, _ = dataset_dirs(data, "msrs")
     (results / "GAN" / "00004N.png").write_bytes(bomb_png())
     summary = evaluate(data, "msrs", tmp_path / "per_image.csv")
@@ -145,8 +145,8 @@ def test_eval_lists_the_bomb_and_evaluates_the_rest(tmp_path) -> None:
     assert summary.evaluated > 0
 
 
-def test_fuse_skips_the_bomb_and_fuses_the_rest(folder_with_bomb, tmp_path) -> None:
-    args = ["fuse", "--model", "cnn", "--weights", str(MODELS_DATA / "weights" / "CNN.model")]
+def test_fuse_skips_the_bomb_and_fuses_the_rest(models_data, folder_with_bomb, tmp_path) -> None:
+    args = ["fuse", "--model", "cnn", "--weights", str(models_data / "weights" / "CNN.model")]
     args += ["--ir", str(folder_with_bomb / "ir"), "--vis", str(folder_with_bomb / "vi")]
     result = CliRunner().invoke(models_main, [*args, "-o", str(tmp_path / "fused")])
     assert result.exit_code == 1, result.output

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, evaluate, evaluate_all
 from PIL import Image
 
 from ivifbench import __version__, compute
@@ -23,12 +22,6 @@ from ivifbench.report import BEST, SECOND, format_number, rank_marks
 from ivifdata.imageio import read_image
 
 CDDFUSE_METRICS = ["EN", "SD", "SF", "AG", "MI", "VIF", "Qabf", "SSIM", "SCD", "CC", "PSNR", "MSE"]
-
-
-@pytest.fixture(scope="module")
-def per_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Per-image table of both real fixture datasets, cddfuse defaults."""
-    return evaluate_all(tmp_path_factory.mktemp("eval") / "per_image.csv")
 
 
 def run_report(*args: str):
@@ -146,9 +139,11 @@ def test_marks_respect_direction_and_ties_in_every_format(tmp_path: Path) -> Non
     assert sidecar["marks"]["d"]["EN"] == {"best": ["A", "B"], "second": ["C"]}
 
 
-def test_caption_and_sidecar_state_convention_units_and_counts(tmp_path: Path) -> None:
+def test_caption_and_sidecar_state_convention_units_and_counts(
+    eval_data, evaluate, tmp_path: Path
+) -> None:
     out = tmp_path / "tang.csv"
-    evaluate(EVAL_DATA, "roadscene", out, convention="tang", metrics=["EN", "MI", "Qabf", "MSE"])
+    evaluate(eval_data, "roadscene", out, convention="tang", metrics=["EN", "MI", "Qabf", "MSE"])
     result = run_report(str(out), "-o", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
     tex = (tmp_path / "r/summary.tex").read_text()
@@ -234,9 +229,9 @@ def test_methods_and_metrics_select_and_order(per_image: Path, tmp_path: Path) -
     ]
 
 
-def test_several_tables_are_combined(per_image: Path, tmp_path: Path) -> None:
+def test_several_tables_are_combined(eval_data, evaluate, per_image: Path, tmp_path: Path) -> None:
     second = tmp_path / "more.csv"
-    evaluate(EVAL_DATA, "roadscene", second)
+    evaluate(eval_data, "roadscene", second)
     table = read_table(per_image)
     first = tmp_path / "msrs.csv"
     table[table["dataset"] == "msrs"].to_csv(first, index=False)
@@ -246,9 +241,9 @@ def test_several_tables_are_combined(per_image: Path, tmp_path: Path) -> None:
     assert (tmp_path / "a/summary.csv").read_text() == (tmp_path / "b/summary.csv").read_text()
 
 
-def test_usage_errors_exit_2(per_image: Path, tmp_path: Path) -> None:
+def test_usage_errors_exit_2(eval_data, evaluate, per_image: Path, tmp_path: Path) -> None:
     tang = tmp_path / "tang.csv"
-    evaluate(EVAL_DATA, "roadscene", tang, convention="tang", metrics=["EN"])
+    evaluate(eval_data, "roadscene", tang, convention="tang", metrics=["EN"])
     not_a_table = tmp_path / "x.csv"
     not_a_table.write_text("a,b\n1,2\n")
     broken_value = tmp_path / "broken.csv"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import EVAL_DATA, copy_eval_data, dataset_dirs, evaluate
 
 from ivifbench.cli import main
 from ivifbench.eval import read_table
@@ -46,8 +45,10 @@ def cli_eval(results: Path, ir: Path, vis: Path, out: Path, *extra: str):
     return CliRunner().invoke(main, [*args, "--workers", "1", "--no-cache", *extra])
 
 
-def test_missing_split_images_are_reported_and_fail_strict(tmp_path: Path) -> None:
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+def test_missing_split_images_are_reported_and_fail_strict(
+    cli_eval, dataset_dirs, eval_data, tmp_path: Path
+) -> None:
+    results, ir, vis = dataset_dirs(eval_data, "msrs")
     out = tmp_path / "per_image.csv"
     relaxed = cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT))
     assert relaxed.exit_code == 0, relaxed.output
@@ -63,18 +64,20 @@ def test_missing_split_images_are_reported_and_fail_strict(tmp_path: Path) -> No
     assert strict.exit_code == 1 and (tmp_path / "strict.csv").exists()
 
 
-def test_split_restricts_the_evaluation_without_extra_file_problems(tmp_path: Path) -> None:
+def test_split_restricts_the_evaluation_without_extra_file_problems(
+    cli_eval, dataset_dirs, eval_data, tmp_path: Path
+) -> None:
     split = tmp_path / "one.txt"
     split.write_text("00055D\n")
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+    results, ir, vis = dataset_dirs(eval_data, "msrs")
     result = cli_eval(results, ir, vis, tmp_path / "o.csv", "--split", str(split), "--strict")
     assert result.exit_code == 0, result.output
     assert "1 source pair(s) outside the split not evaluated" in result.output
     assert set(read_table(tmp_path / "o.csv")["image"]) == {"00055D"}
 
 
-def test_split_usage_errors_exit_2(tmp_path: Path) -> None:
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+def test_split_usage_errors_exit_2(cli_eval, dataset_dirs, eval_data, tmp_path: Path) -> None:
+    results, ir, vis = dataset_dirs(eval_data, "msrs")
     unknown = cli_eval(results, ir, vis, tmp_path / "a.csv", "--split", "msrs-test")
     assert unknown.exit_code == 2 and "error: --split:" in unknown.output
     none_present = tmp_path / "none.txt"
@@ -85,8 +88,10 @@ def test_split_usage_errors_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()
 
 
-def test_rows_of_one_dataset_share_one_split(tmp_path: Path) -> None:
-    data = copy_eval_data(tmp_path / "data")
+def test_rows_of_one_dataset_share_one_split(
+    cli_eval, dataset_dirs, eval_copy, tmp_path: Path
+) -> None:
+    data = eval_copy
     results, ir, vis = dataset_dirs(data, "msrs")
     out = tmp_path / "per_image.csv"
     first = cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT), "--dataset", "msrs")
@@ -103,9 +108,9 @@ def test_rows_of_one_dataset_share_one_split(tmp_path: Path) -> None:
     assert same.exit_code == 0, same.output
 
 
-def test_tables_without_split_column_still_read(tmp_path: Path) -> None:
+def test_tables_without_split_column_still_read(eval_data, evaluate, tmp_path: Path) -> None:
     out = tmp_path / "old.csv"
-    evaluate(EVAL_DATA, "roadscene", out)
+    evaluate(eval_data, "roadscene", out)
     old = pd.read_csv(out, dtype=str, keep_default_na=False).drop(columns=["split"])
     old.to_csv(out, index=False)
     table = read_table(out)
@@ -113,11 +118,13 @@ def test_tables_without_split_column_still_read(tmp_path: Path) -> None:
     assert set(table["split"]) == {""}
 
 
-def test_report_states_the_split_under_the_table(tmp_path: Path) -> None:
-    results, ir, vis = dataset_dirs(EVAL_DATA, "msrs")
+def test_report_states_the_split_under_the_table(
+    cli_eval, dataset_dirs, eval_data, tmp_path: Path
+) -> None:
+    results, ir, vis = dataset_dirs(eval_data, "msrs")
     out = tmp_path / "per_image.csv"
     cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT), "--dataset", "msrs")
-    r_results, r_ir, r_vis = dataset_dirs(EVAL_DATA, "roadscene")
+    r_results, r_ir, r_vis = dataset_dirs(eval_data, "roadscene")
     cli_eval(r_results, r_ir, r_vis, out, "--dataset", "roadscene")
     report = CliRunner().invoke(main, ["report", str(out), "-o", str(tmp_path / "r")])
     assert report.exit_code == 0, report.output

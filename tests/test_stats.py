@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evaldata import evaluate_all
 from PIL import Image
 from scipy.stats import chi2
 
@@ -101,12 +100,6 @@ def test_pairs_without_differences_get_p_one(recwarn: pytest.WarningsRecorder) -
     (en,), _ = compare_all(table, [EN], METHODS, "wilcoxon-holm", 0.05)
     assert en.pvalues.loc["A", "B"] == 1.0 and en.pvalues.loc["A", "D"] < 1.0
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
-
-
-@pytest.fixture(scope="module")
-def per_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Per-image table of both real fixture datasets (msrs: 5 methods, roadscene: 2)."""
-    return evaluate_all(tmp_path_factory.mktemp("eval") / "per_image.csv")
 
 
 def test_report_stats_writes_tables_and_figures(per_image: Path, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 import pytest
 import torch
 from click.testing import CliRunner
-from models_fixtures import DATA
 
 from ivifmodels import threads
 from ivifmodels.cli import main
@@ -32,11 +31,13 @@ def restore_threads():
 
 
 @pytest.mark.parametrize("given", [None, 1])
-def test_fuse_threads_option(tmp_path, four_cpus, monkeypatch, restore_threads, given):
+def test_fuse_threads_option(
+    tmp_path, released_files, four_cpus, monkeypatch, restore_threads, given
+):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     torch.set_num_threads(2)
-    args = ["fuse", "--model", "cnn", "--weights", str(DATA / "weights" / "CNN.model")]
+    args = ["fuse", "--model", "cnn", "--weights", str(released_files["cnn"])]
     args += ["--ir", str(tmp_path / "nothing"), "--vis", str(tmp_path / "nothing")]
     (tmp_path / "nothing").mkdir()
     args += ["-o", str(tmp_path / "out")]

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from trainbank import build_tiny_bank
 
 from ivifdata.imageio import read_image, write_png
 from ivifmodels import train as train_module
@@ -29,8 +28,6 @@ from ivifmodels.weights import RENAMES, load_released, read_checkpoint, to_relea
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "ivifdata" / "sample" / "msrs" / "test"
-WEIGHTS = ROOT / "tests" / "data" / "models" / "weights"
-RELEASED_FILES = {"cnn": "CNN.model", "transformer": "Trans.model", "gan": "GAN.model"}
 
 
 @pytest.fixture(autouse=True)
@@ -42,13 +39,8 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    return build_tiny_bank(tmp_path_factory.mktemp("bank") / "bank")
-
-
-def config(shards: Path, model: str = "cnn", **kw) -> TrainConfig:
-    return TrainConfig(model=model, shards=str(shards), **{"epochs": 2, "batch": 4, **kw})
+def config(tiny_bank: Path, model: str = "cnn", **kw) -> TrainConfig:
+    return TrainConfig(model=model, shards=str(tiny_bank), **{"epochs": 2, "batch": 4, **kw})
 
 
 def read_log(outdir: Path) -> list[dict]:
@@ -71,9 +63,9 @@ def assert_states_equal(a: dict, b: dict) -> None:
 
 
 @pytest.mark.parametrize("model", ["cnn", "transformer", "gan"])
-def test_each_model_trains_and_its_model_file_fuses(shards, tmp_path, model):
+def test_each_model_trains_and_its_model_file_fuses(released_files, tiny_bank, tmp_path, model):
     out = tmp_path / "run"
-    trainer = Trainer(config(shards, model, max_steps=3), out, progress_bar=False)
+    trainer = Trainer(config(tiny_bank, model, max_steps=3), out, progress_bar=False)
     initial = {k: v.clone() for k, v in trainer.objective.networks["fusion"].state_dict().items()}
     progress = trainer.run()
     assert (progress.epoch, progress.batch, progress.step) == (0, 3, 3)
@@ -90,16 +82,16 @@ def test_each_model_trains_and_its_model_file_fuses(shards, tmp_path, model):
     trained = saved["networks"]["fusion"]
     assert any(not torch.equal(initial[k], trained[k]) for k in initial if "weight" in k)
     # model.pt is in the released layout: the released loader reads it strictly
-    released_keys = read_checkpoint(WEIGHTS / RELEASED_FILES[model]).keys()
+    released_keys = read_checkpoint(released_files[model]).keys()
     assert read_checkpoint(out / MODEL_FILE).keys() == released_keys
     net = load_released(model, out / MODEL_FILE)
     for key, value in net.state_dict().items():
         assert torch.equal(value, trained[key]), key
 
 
-def test_fuse_cli_with_trained_weights(shards, tmp_path):
+def test_fuse_cli_with_trained_weights(tiny_bank, tmp_path):
     out = tmp_path / "run"
-    Trainer(config(shards, max_steps=1), out, progress_bar=False).run()
+    Trainer(config(tiny_bank, max_steps=1), out, progress_bar=False).run()
     ir_dir, vis_dir = tmp_path / "ir", tmp_path / "vis"
     ir_dir.mkdir()
     vis_dir.mkdir()
@@ -114,22 +106,22 @@ def test_fuse_cli_with_trained_weights(shards, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["cnn", "transformer", "gan"])
-def test_loss_falls_on_a_fixed_batch(shards, tmp_path, model):
+def test_loss_falls_on_a_fixed_batch(tiny_bank, tmp_path, model):
     """Overfitting one batch (lr 1e-3): measured 0.53 -> 0.20 (cnn, gan), 0.82 -> 0.32."""
-    trainer = Trainer(config(shards, model, lr=1e-3), tmp_path / "run", progress_bar=False)
+    trainer = Trainer(config(tiny_bank, model, lr=1e-3), tmp_path / "run", progress_bar=False)
     ir, vis, _ = next(iter(trainer.loader))
     totals = [trainer.objective.step(ir, vis)["total"] for _ in range(12)]
     assert totals[-1] < 0.6 * totals[0], totals
 
 
 @pytest.mark.parametrize("model", ["cnn", "gan"])
-def test_resume_continues_exactly(shards, tmp_path, model):
+def test_resume_continues_exactly(tiny_bank, tmp_path, model):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    Trainer(config(shards, model), straight, progress_bar=False).run()
+    Trainer(config(tiny_bank, model), straight, progress_bar=False).run()
     # stop mid-epoch 2 (4 steps per epoch), then resume to the end of epoch 2
-    Trainer(config(shards, model, max_steps=6), resumed, progress_bar=False).run()
+    Trainer(config(tiny_bank, model, max_steps=6), resumed, progress_bar=False).run()
     assert checkpoint(resumed)["progress"] == {"epoch": 1, "batch": 2, "step": 6}
-    Trainer(config(shards, model), resumed, resume=True, progress_bar=False).run()
+    Trainer(config(tiny_bank, model), resumed, resume=True, progress_bar=False).run()
     a, b = checkpoint(straight), checkpoint(resumed)
     assert a["progress"] == b["progress"] == {"epoch": 2, "batch": 0, "step": 8}
     assert_states_equal(a["networks"], b["networks"])
@@ -138,35 +130,35 @@ def test_resume_continues_exactly(shards, tmp_path, model):
     assert steps[0] == steps[1] and len(steps[0]) == 8
 
 
-def test_resume_drops_log_records_after_the_checkpoint(shards, tmp_path):
+def test_resume_drops_log_records_after_the_checkpoint(tiny_bank, tmp_path):
     out = tmp_path / "run"
-    Trainer(config(shards, max_steps=2), out, progress_bar=False).run()
+    Trainer(config(tiny_bank, max_steps=2), out, progress_bar=False).run()
     with open(out / LOG_FILE, "a") as handle:  # a crash after step 3, before its checkpoint
         handle.write(json.dumps({"kind": "step", "epoch": 0, "step": 3, "total": 1.0}) + "\n")
-    Trainer(config(shards, max_steps=3), out, resume=True, progress_bar=False).run()
+    Trainer(config(tiny_bank, max_steps=3), out, resume=True, progress_bar=False).run()
     assert [r["step"] for r in read_log(out)] == [1, 2, 3]
     assert read_log(out)[-1]["total"] != 1.0
 
 
-def test_cli_trains_and_refuses_bad_input(shards, tmp_path):
+def test_cli_trains_and_refuses_bad_input(tiny_bank, tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
     base = ["train", "--model", "cnn", "--batch", "4", "-o", str(out)]
-    ok = runner.invoke(main, [*base, "--shards", str(shards), "--max-steps", "1"])
+    ok = runner.invoke(main, [*base, "--shards", str(tiny_bank), "--max-steps", "1"])
     assert ok.exit_code == 0, ok.output
     assert (out / CHECKPOINT).is_file() and (out / MODEL_FILE).is_file()
     assert checkpoint(out)["config"]["epochs"] == 2  # the recipe's pairing.epochs
 
     cases = {
         "not a shard folder": [*base, "--shards", str(tmp_path)],
-        "holds another run": [*base, "--shards", str(shards)],
-        "another run (batch": [*base[:3], "--batch", "2", *base[5:], "--shards", str(shards)],
+        "holds another run": [*base, "--shards", str(tiny_bank)],
+        "another run (batch": [*base[:3], "--batch", "2", *base[5:], "--shards", str(tiny_bank)],
     }
     cases["another run (batch"].append("--resume")
-    fresh = ["train", "--model", "cnn", "-o", str(tmp_path / "new"), "--shards", str(shards)]
+    fresh = ["train", "--model", "cnn", "-o", str(tmp_path / "new"), "--shards", str(tiny_bank)]
     cases["nothing to resume"] = [*fresh, "--resume"]
     broken = tmp_path / "broken"
-    shutil.copytree(shards, broken, ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(tiny_bank, broken, ignore=shutil.ignore_patterns("cache"))
     (broken / "index.json").write_text("{}")
     cases["not a patch-bank index"] = [
         *base[:5],
@@ -182,16 +174,16 @@ def test_cli_trains_and_refuses_bad_input(shards, tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_too_large_batch_is_an_error(shards, tmp_path):
+def test_too_large_batch_is_an_error(tiny_bank, tmp_path):
     result = CliRunner().invoke(
-        main, ["train", "--model", "cnn", "--batch", "64", "--shards", str(shards), "-o", "x"]
+        main, ["train", "--model", "cnn", "--batch", "64", "--shards", str(tiny_bank), "-o", "x"]
     )
     assert result.exit_code == 2 and "gives no batch of 64" in result.output
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_without_cuda_is_an_error(shards, tmp_path):
-    args = ["train", "--model", "cnn", "--device", "cuda", "--shards", str(shards), "-o", "x"]
+def test_cuda_without_cuda_is_an_error(tiny_bank, tmp_path):
+    args = ["train", "--model", "cnn", "--device", "cuda", "--shards", str(tiny_bank), "-o", "x"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "CUDA is not available" in result.output
 
@@ -204,19 +196,19 @@ def test_distributed_context_from_torchrun_environment():
 
 
 @pytest.mark.parametrize("model", sorted(RENAMES))
-def test_to_released_inverts_the_released_mapping(model):
-    released = read_checkpoint(WEIGHTS / RELEASED_FILES[model])
-    back = to_released(model, load_released(model, WEIGHTS / RELEASED_FILES[model]).state_dict())
+def test_to_released_inverts_the_released_mapping(released, released_files, model):
+    released = read_checkpoint(released_files[model])
+    back = to_released(model, load_released(model, released_files[model]).state_dict())
     assert back.keys() == released.keys()
     assert all(torch.equal(back[k], released[k]) for k in released)
 
 
-def test_torchrun_two_cpu_processes(shards, tmp_path):
+def test_torchrun_two_cpu_processes(tiny_bank, tmp_path):
     """DDP with gloo: 2 ranks, each with its half of the global batches; rank 0 writes."""
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["-m", "ivifmodels", "train", "--model", "gan", "--batch", "2"]
-    command += ["--epochs", "1", "--shards", str(shards), "-o", str(out)]
+    command += ["--epochs", "1", "--shards", str(tiny_bank), "-o", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -227,9 +219,9 @@ def test_torchrun_two_cpu_processes(shards, tmp_path):
     assert [r["step"] for r in read_log(out) if r["kind"] == "step"] == [1, 2, 3, 4]
 
 
-def test_checkpoints_every_k_steps_and_epoch_ends_once_each(shards, tmp_path, monkeypatch):
+def test_checkpoints_every_k_steps_and_epoch_ends_once_each(tiny_bank, tmp_path, monkeypatch):
     trainer = Trainer(
-        config(shards, max_steps=5, checkpoint_every=2), tmp_path / "run", progress_bar=False
+        config(tiny_bank, max_steps=5, checkpoint_every=2), tmp_path / "run", progress_bar=False
     )
     written = []
     save_atomic = train_module._save_atomic

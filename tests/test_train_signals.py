@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from trainbank import ROOT, build_tiny_bank
 
 from ivifmodels.train import CHECKPOINT, LOG_FILE, TrainConfig, Trainer
 
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    return build_tiny_bank(tmp_path_factory.mktemp("bank") / "bank")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def logged_steps(out: Path) -> list[int]:
@@ -46,17 +42,17 @@ def signal_after_first_step(process: subprocess.Popen, out: Path, signum: int) -
     return process.returncode, stderr.decode()
 
 
-def train_command(shards: Path, out: Path, *extra: str) -> list[str]:
-    args = ["-m", "ivifmodels", "train", "--model", "cnn", "--shards", str(shards)]
+def train_command(tiny_bank: Path, out: Path, *extra: str) -> list[str]:
+    args = ["-m", "ivifmodels", "train", "--model", "cnn", "--shards", str(tiny_bank)]
     return [sys.executable, *args, "-o", str(out), "--threads", "1", *extra]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_writes_a_checkpoint_that_resumes_exactly(shards, tmp_path, signum):
+def test_signal_writes_a_checkpoint_that_resumes_exactly(tiny_bank, tmp_path, signum):
     out = tmp_path / "run"
     # batch 1: 16 steps per epoch, so the signal comes before the first epoch-end checkpoint
-    process = start(train_command(shards, out, "--batch", "1", "--max-steps", "400"))
+    process = start(train_command(tiny_bank, out, "--batch", "1", "--max-steps", "400"))
     status, stderr = signal_after_first_step(process, out, signum)
     assert status == 128 + signum, stderr[-2000:]
     assert f"stopped by {signal.Signals(signum).name} at epoch 1, step " in stderr
@@ -66,7 +62,7 @@ def test_signal_writes_a_checkpoint_that_resumes_exactly(shards, tmp_path, signu
     assert 1 <= step < 400 and logged_steps(out)[-1] >= step
     # resume two more steps in this process; compare with a run that was never stopped
     config = TrainConfig(
-        model="cnn", shards=str(shards.resolve()), epochs=2, batch=1, max_steps=step + 2
+        model="cnn", shards=str(tiny_bank.resolve()), epochs=2, batch=1, max_steps=step + 2
     )
     torch.set_num_threads(1)
     Trainer(config, out, resume=True, progress_bar=False).run()
@@ -82,12 +78,12 @@ def test_signal_writes_a_checkpoint_that_resumes_exactly(shards, tmp_path, signu
 
 
 @pytest.mark.slow
-def test_torchrun_ranks_stop_together_with_a_checkpoint(shards, tmp_path):
+def test_torchrun_ranks_stop_together_with_a_checkpoint(tiny_bank, tmp_path):
     """SIGTERM to torchrun: it forwards the signal, both ranks stop after the same step and
     rank 0 writes the checkpoint before either exits."""
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    command += train_command(shards, out, "--model", "gan", "--batch", "1", "--epochs", "50")[1:]
+    command += train_command(tiny_bank, out, "--model", "gan", "--batch", "1", "--epochs", "50")[1:]
     process = start(command)
     status, stderr = signal_after_first_step(process, out, signal.SIGTERM)
     assert status != 0

@@ -8,13 +8,10 @@ import zipfile
 import pytest
 import torch
 from click.testing import CliRunner
-from models_fixtures import DATA
 
 from ivifmodels.cli import main
 from ivifmodels.registry import create_model
 from ivifmodels.weights import WeightsError, load_released, read_checkpoint
-
-WEIGHTS = DATA / "weights"
 
 
 def error_of(name, path) -> str:
@@ -25,11 +22,11 @@ def error_of(name, path) -> str:
     return message
 
 
-def test_checkpoint_of_another_model_is_named():
-    message = error_of("cnn", WEIGHTS / "Trans.model")
+def test_checkpoint_of_another_model_is_named(released_files):
+    message = error_of("cnn", released_files["transformer"])
     assert "is for transformer (the keys of Trans.model), not cnn" in message
     assert message.endswith("pass --model transformer")
-    message = error_of("transformer", WEIGHTS / "GAN.model")
+    message = error_of("transformer", released_files["gan"])
     assert "is for cnn or gan (the keys of CNN.model / GAN.model), not transformer" in message
 
 
@@ -81,10 +78,10 @@ def test_unreadable_files_get_one_short_line(tmp_path, name, reason):
     assert reason in message and len(message) < len(str(tmp_path)) + 160
 
 
-def test_cli_reports_the_model_of_the_checkpoint(tmp_path):
+def test_cli_reports_the_model_of_the_checkpoint(tmp_path, released_files):
     (tmp_path / "ir.png").write_bytes(b"")
-    args = ["fuse", "--model", "gan", "--weights", str(WEIGHTS / "Trans.model")]
+    args = ["fuse", "--model", "gan", "--weights", str(released_files["transformer"])]
     args += ["--ir", str(tmp_path / "ir.png"), "--vis", str(tmp_path / "ir.png")]
     result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "out"), "--threads", "1"])
     assert result.exit_code == 2 and "pass --model transformer" in result.output
-    assert read_checkpoint(WEIGHTS / "CNN.model")  # the released files still read
+    assert read_checkpoint(released_files["cnn"])  # the released files still read
