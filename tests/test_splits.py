@@ -46,7 +46,7 @@ def cli_eval(results: Path, ir: Path, vis: Path, out: Path, *extra: str):
 
 
 def test_missing_split_images_are_reported_and_fail_strict(
-    cli_eval, dataset_dirs, eval_data, tmp_path: Path
+    dataset_dirs, eval_data, tmp_path: Path
 ) -> None:
     results, ir, vis = dataset_dirs(eval_data, "msrs")
     out = tmp_path / "per_image.csv"
@@ -65,7 +65,7 @@ def test_missing_split_images_are_reported_and_fail_strict(
 
 
 def test_split_restricts_the_evaluation_without_extra_file_problems(
-    cli_eval, dataset_dirs, eval_data, tmp_path: Path
+    dataset_dirs, eval_data, tmp_path: Path
 ) -> None:
     split = tmp_path / "one.txt"
     split.write_text("00055D\n")
@@ -76,7 +76,7 @@ def test_split_restricts_the_evaluation_without_extra_file_problems(
     assert set(read_table(tmp_path / "o.csv")["image"]) == {"00055D"}
 
 
-def test_split_usage_errors_exit_2(cli_eval, dataset_dirs, eval_data, tmp_path: Path) -> None:
+def test_split_usage_errors_exit_2(dataset_dirs, eval_data, tmp_path: Path) -> None:
     results, ir, vis = dataset_dirs(eval_data, "msrs")
     unknown = cli_eval(results, ir, vis, tmp_path / "a.csv", "--split", "msrs-test")
     assert unknown.exit_code == 2 and "error: --split:" in unknown.output
@@ -88,9 +88,7 @@ def test_split_usage_errors_exit_2(cli_eval, dataset_dirs, eval_data, tmp_path: 
     assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()
 
 
-def test_rows_of_one_dataset_share_one_split(
-    cli_eval, dataset_dirs, eval_copy, tmp_path: Path
-) -> None:
+def test_rows_of_one_dataset_share_one_split(dataset_dirs, eval_copy, tmp_path: Path) -> None:
     data = eval_copy
     results, ir, vis = dataset_dirs(data, "msrs")
     out = tmp_path / "per_image.csv"
@@ -118,9 +116,7 @@ def test_tables_without_split_column_still_read(eval_data, evaluate, tmp_path: P
     assert set(table["split"]) == {""}
 
 
-def test_report_states_the_split_under_the_table(
-    cli_eval, dataset_dirs, eval_data, tmp_path: Path
-) -> None:
+def test_report_states_the_split_under_the_table(dataset_dirs, eval_data, tmp_path: Path) -> None:
     results, ir, vis = dataset_dirs(eval_data, "msrs")
     out = tmp_path / "per_image.csv"
     cli_eval(results, ir, vis, out, "--split", str(DEMO_SPLIT), "--dataset", "msrs")

@@ -203,6 +203,7 @@ def test_to_released_inverts_the_released_mapping(released, released_files, mode
     assert all(torch.equal(back[k], released[k]) for k in released)
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_bank, tmp_path):
     """DDP with gloo: 2 ranks, each with its half of the global batches; rank 0 writes."""
     out = tmp_path / "ddp"
