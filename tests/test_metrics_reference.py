@@ -1,6 +1,6 @@
 """Reproduce the reference toolboxes' printed values (``values.csv`` of ``../shared/refs``).
 
-Every row that maps (through ``ivifbench.references``) to a metric implemented here must agree
+Every row that maps (through ``ivifbench.toolbox_names``) to a metric implemented here must agree
 to 1e-6 relative or 1e-9 absolute, NaN where the reference is NaN. The ``cddfuse`` rows are the
 evaluator as shipped, in float32: our float64 values reproduce ``cddfuse_f64`` and stay within
 the float32 round-off the reference README documents (SSIM up to 3.5e-5 relative).
