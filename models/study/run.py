@@ -35,7 +35,6 @@ from tqdm import tqdm
 from ivifdata.atomic import write_json_atomic
 from ivifdata.pair_sampler import EpochSampler
 from ivifdata.tarshards import sha256_file
-from ivifmodels.threads import default_threads
 
 from .plan import StudyPlan
 from .spec import Cell, Study, StudyError, Variant, _flatten
@@ -128,6 +127,13 @@ def model_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+#: CPU torch threads of every training cell and of the fusion, whatever ``--workers`` and however
+#: many cells are left on a resume: the thread count changes float summation order, so a fixed
+#: count keeps results bit-identical across ``--workers`` and across kills and reruns.
+#: Parallelism comes from ``--workers`` (cells side by side), one thread each.
+STUDY_THREADS = 1
+
+
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
     """Run the block with ``threads`` torch CPU threads (restored after)."""
@@ -203,8 +209,8 @@ class StudyRunner:
         self.device, self.workers, self.force = device, workers, force
         self.display_enabled = display
         self.state: dict[str, Any] = {}
-        #: torch threads of in-process work (fusion): the CPUs shared by ``workers``
-        self.threads = default_threads(workers)
+        #: torch threads of in-process work (fusion), see :data:`STUDY_THREADS`
+        self.threads = STUDY_THREADS
 
     # -- state -------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
@@ -394,7 +400,7 @@ class StudyRunner:
             todo.append(cell)
         self.save()
         workers = 1 if self.device == "cuda" else max(1, min(self.workers, len(todo)))
-        threads = default_threads(workers)
+        threads = STUDY_THREADS
         total = len(self.study.cells)
         if workers == 1:
             for cell in todo:
