@@ -151,3 +151,102 @@ def tiny_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(ivifdata_main, args)
     assert result.exit_code == 0, result.output
     return out
+
+
+# --- the bundled sample built with several shards (test_build_shards, test_build_faults) -------
+
+#: a build with several shards (8 patches each) and materialised pairs of 2 epochs.
+SMALL_BUILD = [
+    "shards.samples_per_shard=8",
+    "shards.materialize=true",
+    "shards.pairs_per_shard=300",
+    "pairing.ratio=20",
+]
+
+#: Builds the bundled sample in a subprocess and SIGKILLs it at the n-th progress call.
+_KILLED_BUILD = """
+import os, signal, sys
+from ivifdata.build import build
+from ivifdata.recipe import load_recipe
+calls = 0
+def progress(phase, count, total):
+    global calls
+    calls += 1
+    if calls == int(sys.argv[3]):
+        os.kill(os.getpid(), signal.SIGKILL)
+build(load_recipe(sys.argv[1], sys.argv[4:]), sys.argv[2], progress=progress)
+"""
+
+
+@pytest.fixture(scope="session")
+def small_build_args() -> list[str]:
+    """The recipe path and ``--set`` overrides of :func:`small_build`."""
+    return [str(ROOT / "manifests" / "sample.yaml"), *SMALL_BUILD]
+
+
+@pytest.fixture(scope="session")
+def small_build(tmp_path_factory: pytest.TempPathFactory, small_build_args: list[str]) -> Path:
+    """The bundled sample built once per session with :data:`SMALL_BUILD`; read-only."""
+    from ivifdata.build import build
+    from ivifdata.recipe import load_recipe
+
+    out = tmp_path_factory.mktemp("small") / "out"
+    build(load_recipe(small_build_args[0], small_build_args[1:]), out)
+    return out
+
+
+def _build_digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    from ivifdata.shardformat import RECORD_FILE
+
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != RECORD_FILE
+    }
+
+
+@pytest.fixture(scope="session")
+def build_digests() -> Callable[[Path], dict[str, str]]:
+    """sha256 of every file of a build folder except the build record (it holds timings)."""
+    return _build_digests
+
+
+def _kill_small_build(out: Path, kill_at: int, args: list[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", _KILLED_BUILD, args[0], str(out), str(kill_at), *args[1:]]
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+    assert done.returncode == -9, done.stderr.decode()
+
+
+@pytest.fixture(scope="session")
+def kill_small_build(small_build_args: list[str]) -> Callable[[Path, int], None]:
+    """``kill(out, n)``: build :func:`small_build` into ``out`` in a subprocess, SIGKILLed at its
+    n-th progress call."""
+    return lambda out, kill_at: _kill_small_build(out, kill_at, small_build_args)
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkpoint_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The step of every ``last.pt`` that training writes from now on, in order."""
+    from ivifmodels import train as train_module
+    from ivifmodels.train import CHECKPOINT
+
+    steps: list[int] = []
+    save_atomic = train_module._save_atomic
+
+    def recording(obj: dict, path: Path) -> None:
+        save_atomic(obj, path)
+        if path.name == CHECKPOINT:
+            steps.append(obj["progress"]["step"])
+
+    monkeypatch.setattr(train_module, "_save_atomic", recording)
+    return steps

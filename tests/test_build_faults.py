@@ -38,40 +38,6 @@ from ivifdata.verify import verify
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "manifests" / "sample.yaml"
-#: several bank shards and materialised pairs of 2 epochs, as in test_build_shards.
-SMALL = [
-    "shards.samples_per_shard=8",
-    "shards.materialize=true",
-    "shards.pairs_per_shard=300",
-    "pairing.ratio=20",
-]
-KILLER = """
-import os, signal, sys
-from ivifdata.build import build
-from ivifdata.recipe import load_recipe
-calls = 0
-def progress(phase, count, total):
-    global calls
-    calls += 1
-    if calls == int(sys.argv[3]):
-        os.kill(os.getpid(), signal.SIGKILL)
-build(load_recipe(sys.argv[1], sys.argv[4:]), sys.argv[2], progress=progress)
-"""
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.iterdir())
-        if p.is_file() and p.name != RECORD_FILE
-    }
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "out"
-    build(load_recipe(SAMPLE, SMALL), out)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +48,8 @@ def bank(tmp_path_factory) -> Path:
     return out
 
 
-def _copy(reference: Path, dest: Path) -> Path:
-    shutil.copytree(reference, dest)
+def _copy(small_build: Path, dest: Path) -> Path:
+    shutil.copytree(small_build, dest)
     return dest
 
 
@@ -123,17 +89,12 @@ def _write_index(folder: Path, index: dict) -> None:
     (folder / RECORD_FILE).write_text(json.dumps(record))
 
 
-def _kill(out: Path, kill_at: int) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-c", KILLER, str(SAMPLE), str(out), str(kill_at), *SMALL]
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
-    assert done.returncode == -9, done.stderr.decode()
-
-
 @pytest.mark.slow
-def test_resume_rewrites_edited_finished_shards_and_stage_files(reference, tmp_path):
+def test_resume_rewrites_edited_finished_shards_and_stage_files(
+    small_build, tmp_path, small_build_args, build_digests, kill_small_build
+):
     out = tmp_path / "out"
-    _kill(out, 12)  # some bank shards finished
+    kill_small_build(out, 12)  # some bank shards finished
     finished = sorted(out.glob("patches-*.tar"))
     stages = sorted((out / WORK_DIR / "stage").glob("*.stage"))
     assert finished and stages
@@ -141,14 +102,14 @@ def test_resume_rewrites_edited_finished_shards_and_stage_files(reference, tmp_p
         data = bytearray(path.read_bytes())
         data[-2000] ^= 0x01  # inside the PNG bytes; the size stays the same
         path.write_bytes(bytes(data))
-    outcome = build(load_recipe(SAMPLE, SMALL), out)
+    outcome = build(load_recipe(small_build_args[0], small_build_args[1:]), out)
     assert outcome.state == "resumed"
-    assert _digests(out) == _digests(reference)  # nothing edited was adopted
+    assert build_digests(out) == build_digests(small_build)  # nothing edited was adopted
     assert verify(out)[0] == []
 
 
-def _crafted_copy(reference: Path, dest: Path, png: bytes) -> Path:
-    out = _copy(reference, dest)
+def _crafted_copy(small_build: Path, dest: Path, png: bytes) -> Path:
+    out = _copy(small_build, dest)
     first = True
 
     def edit(key: str, fields: dict) -> dict:
@@ -220,8 +181,8 @@ def test_verify_refuses_a_shard_url_outside_the_folder(bank, tmp_path, where):
     assert result.exit_code == 2 and "points outside" in result.output
 
 
-def _damaged(reference: Path, dest: Path, how: str) -> Path:
-    out = _copy(reference, dest)
+def _damaged(small_build: Path, dest: Path, how: str) -> Path:
+    out = _copy(small_build, dest)
     shard = out / "patches-000001.tar"
     if how == "truncated":
         shard.write_bytes(shard.read_bytes()[:5000])
@@ -250,7 +211,7 @@ def test_loader_errors_name_the_shard_and_field(bank, tmp_path, how, words):
 
 @pytest.mark.parametrize("fail_at", [1, 12])  # the first stage file; a bank shard
 def test_disk_full_gives_one_error_line_and_no_temp_files(
-    reference, tmp_path, fail_at, monkeypatch
+    small_build, tmp_path, fail_at, monkeypatch, small_build_args, build_digests
 ):
     calls = 0
     real_fsync = os.fsync
@@ -264,7 +225,13 @@ def test_disk_full_gives_one_error_line_and_no_temp_files(
 
     monkeypatch.setattr(os, "fsync", fsync)
     out = tmp_path / "full"
-    args = ["build", str(SAMPLE), "-o", str(out), *(x for s in SMALL for x in ("--set", s))]
+    args = [
+        "build",
+        small_build_args[0],
+        "-o",
+        str(out),
+        *(x for s in small_build_args[1:] for x in ("--set", s)),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
@@ -274,7 +241,7 @@ def test_disk_full_gives_one_error_line_and_no_temp_files(
     assert not list(out.rglob("*.partial")) and not (out / LOCK_FILE).exists()
     monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the same command resumes
     assert CliRunner().invoke(main, args).exit_code == 0
-    assert _digests(out) == _digests(reference)
+    assert build_digests(out) == build_digests(small_build)
 
 
 def test_a_second_build_into_a_locked_folder_exits_2_naming_the_pid(tmp_path):
@@ -313,9 +280,17 @@ def test_a_build_running_in_another_process_is_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(reference, tmp_path):
+def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(
+    small_build, tmp_path, small_build_args
+):
     out = tmp_path / "p"
-    args = ["build", str(SAMPLE), "-o", str(out), *(x for s in SMALL for x in ("--set", s))]
+    args = [
+        "build",
+        small_build_args[0],
+        "-o",
+        str(out),
+        *(x for s in small_build_args[1:] for x in ("--set", s)),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
     assert "\r" not in result.stderr and "\x1b" not in result.stderr

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -27,38 +24,15 @@ from ivifdata.verify import verify
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "manifests" / "sample.yaml"
 PACKAGE_SAMPLE = REPO / "ivifdata" / "sample"
-#: a build with several shards, materialised pairs of 2 epochs and the flat-patch filter on.
-SMALL = [
-    "shards.samples_per_shard=8",
-    "shards.materialize=true",
-    "shards.pairs_per_shard=300",
-    "pairing.ratio=20",
-]
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    """sha256 of every output file except the build record (it holds timings) and caches."""
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.iterdir())
-        if p.is_file() and p.name != RECORD_FILE
-    }
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "out"
-    build(load_recipe(SAMPLE, SMALL), out)
-    return out
-
-
-def test_sample_build_outputs(reference):
-    names = sorted(p.name for p in reference.iterdir())
+def test_sample_build_outputs(small_build):
+    names = sorted(p.name for p in small_build.iterdir())
     assert names[:2] == [RECORD_FILE, INDEX_FILE]
     assert "patches-000005.tar" in names and "patches-000006.tar" not in names  # 48 / 8
     assert {"pairs-e0000.json", "pairs-e0001.json", "pairs-e0001-000003.tar"} <= set(names)
-    assert not (reference / WORK_DIR).exists()
-    record = json.loads((reference / RECORD_FILE).read_text())
+    assert not (small_build / WORK_DIR).exists()
+    record = json.loads((small_build / RECORD_FILE).read_text())
     assert record["n"] == 48 and record["recipe"]["subset"]["n"] == 48
     assert {"numpy", "opencv-python-headless", "zlib", "ivifdata"} <= set(record["versions"])
     images = record["sources"][0]["images"]
@@ -66,16 +40,16 @@ def test_sample_build_outputs(reference):
     assert set(record["timings_s"]) >= {"plan_s", "patches_s", "bank_s", "pairs_s"}
     assert (
         record["outputs"][INDEX_FILE]
-        == hashlib.sha256((reference / INDEX_FILE).read_bytes()).hexdigest()
+        == hashlib.sha256((small_build / INDEX_FILE).read_bytes()).hexdigest()
     )
 
 
-def test_index_is_a_wids_shard_index(reference):
-    index = json.loads((reference / INDEX_FILE).read_text())
+def test_index_is_a_wids_shard_index(small_build):
+    index = json.loads((small_build / INDEX_FILE).read_text())
     assert index["__kind__"] == "wids-shard-index-v1" and index["wids_version"] == 1
     total = 0
     for entry in index["shardlist"]:
-        path = reference / entry["url"]  # wids resolves URLs relative to the index file
+        path = small_build / entry["url"]  # wids resolves URLs relative to the index file
         assert path.stat().st_size == entry["filesize"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
         with tarfile.open(path) as archive:
@@ -86,8 +60,8 @@ def test_index_is_a_wids_shard_index(reference):
     assert total == index["ivifdata"]["n"] == 48
 
 
-def test_patches_are_lossless_crops_of_their_sources(reference):
-    dataset = wds.WebDataset(str(reference / "patches-{000000..000005}.tar"), shardshuffle=False)
+def test_patches_are_lossless_crops_of_their_sources(small_build):
+    dataset = wds.WebDataset(str(small_build / "patches-{000000..000005}.tar"), shardshuffle=False)
     seen = 0
     for sample in dataset:
         assert "." not in sample["__key__"]
@@ -105,15 +79,15 @@ def test_patches_are_lossless_crops_of_their_sources(reference):
     assert seen == 48
 
 
-def test_materialised_pairs_follow_the_sampler(reference):
-    index = json.loads((reference / INDEX_FILE).read_text())
+def test_materialised_pairs_follow_the_sampler(small_build):
+    index = json.loads((small_build / INDEX_FILE).read_text())
     pairing = index["ivifdata"]["pairing"]
     sampler = EpochSampler(48, "arbitrary", pairing["pairs_per_epoch"], pairing["seed"])
-    bank_urls = str(reference / "patches-{000000..000005}.tar")
+    bank_urls = str(small_build / "patches-{000000..000005}.tar")
     bank = {s["__key__"]: s for s in wds.WebDataset(bank_urls, shardshuffle=False)}
     i, j = sampler.pairs(1, 0, sampler.epoch_length)
     pairs = list(
-        wds.WebDataset(str(reference / "pairs-e0001-{000000..000003}.tar"), shardshuffle=False)
+        wds.WebDataset(str(small_build / "pairs-e0001-{000000..000003}.tar"), shardshuffle=False)
     )
     assert len(pairs) == sampler.epoch_length == 960
     for t in (0, 1, 299, 300, 959):
@@ -124,63 +98,54 @@ def test_materialised_pairs_follow_the_sampler(reference):
         assert pairs[t]["vis.png"] == bank[f"p{j[t]:07d}"]["vis.png"]
 
 
-def test_same_recipe_gives_byte_identical_shards(reference, tmp_path):
+def test_same_recipe_gives_byte_identical_shards(
+    small_build, tmp_path, small_build_args, build_digests
+):
     again = tmp_path / "again"
-    build(load_recipe(SAMPLE, SMALL), again, workers=2)  # other worker count, same bytes
-    assert _digests(again) == _digests(reference)
+    build(
+        load_recipe(small_build_args[0], small_build_args[1:]), again, workers=2
+    )  # other worker count, same bytes
+    assert build_digests(again) == build_digests(small_build)
     other = tmp_path / "other"
-    build(load_recipe(SAMPLE, [*SMALL, "subset.seed=1"]), other)
-    assert _digests(other)["index.json"] != _digests(reference)["index.json"]
-
-
-_KILLER = """
-import os, signal, sys
-from ivifdata.build import build
-from ivifdata.recipe import RecipeError, load_recipe
-calls = 0
-def progress(phase, count, total):
-    global calls
-    calls += 1
-    if calls == int(sys.argv[3]):
-        os.kill(os.getpid(), signal.SIGKILL)
-build(load_recipe(sys.argv[1], sys.argv[4:]), sys.argv[2], progress=progress)
-"""
+    build(load_recipe(small_build_args[0], [*small_build_args[1:], "subset.seed=1"]), other)
+    assert build_digests(other)["index.json"] != build_digests(small_build)["index.json"]
 
 
 @pytest.mark.parametrize("kill_at", [3, 10, 16, 19])  # staging, bank shards, pair shards
-def test_build_killed_then_resumed_ends_byte_identical(reference, tmp_path, kill_at):
+def test_build_killed_then_resumed_ends_byte_identical(
+    small_build, tmp_path, kill_at, small_build_args, build_digests, kill_small_build
+):
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-c", _KILLER, str(SAMPLE), str(out), str(kill_at), *SMALL]
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
-    assert done.returncode == -9, done.stderr.decode()
+    kill_small_build(out, kill_at)
     assert not (out / RECORD_FILE).exists() and (out / WORK_DIR).exists()
-    ref = _digests(reference)
-    for name, digest in _digests(out).items():  # nothing complete-looking is wrong
+    ref = build_digests(small_build)
+    for name, digest in build_digests(out).items():  # nothing complete-looking is wrong
         if name.endswith(".tar"):
             assert ref[name] == digest, name
     problems, _ = verify(out)
     assert problems and "unfinished build" in problems[0]
     (out / "patches-000003.tar.partial").write_bytes(b"half a shard")  # killed mid-write
-    outcome = build(load_recipe(SAMPLE, SMALL), out)
+    outcome = build(load_recipe(small_build_args[0], small_build_args[1:]), out)
     assert outcome.state == "resumed" and outcome.record["resumed"] is True
-    assert _digests(out) == ref
+    assert build_digests(out) == ref
 
 
-def test_outdir_with_another_build_is_refused(reference, tmp_path):
+def test_outdir_with_another_build_is_refused(small_build, tmp_path, small_build_args):
     with pytest.raises(BuildError, match="another recipe"):
-        build(load_recipe(SAMPLE, [*SMALL, "subset.n=40"]), reference)
-    outcome = build(load_recipe(SAMPLE, SMALL), reference)  # same recipe: already complete
+        build(load_recipe(small_build_args[0], [*small_build_args[1:], "subset.n=40"]), small_build)
+    outcome = build(
+        load_recipe(small_build_args[0], small_build_args[1:]), small_build
+    )  # same recipe: already complete
     assert outcome.state == "up to date" and outcome.record["n"] == 48
     (tmp_path / "junk.txt").write_text("x")
     with pytest.raises(BuildError, match="not empty"):
         build(load_recipe(SAMPLE), tmp_path)
 
 
-def test_verify_catches_a_flipped_byte(reference, tmp_path):
+def test_verify_catches_a_flipped_byte(small_build, tmp_path):
     out = tmp_path / "copy"
     out.mkdir()
-    for p in reference.iterdir():
+    for p in small_build.iterdir():
         if p.is_file():
             (out / p.name).write_bytes(p.read_bytes())
     runner = CliRunner()
@@ -197,10 +162,10 @@ def test_verify_catches_a_flipped_byte(reference, tmp_path):
     assert "expected an 8-bit 128x128 gray PNG" in result.output  # the decode check finds it too
 
 
-def test_inspect_prints_a_summary_and_a_contact_sheet(reference, tmp_path):
+def test_inspect_prints_a_summary_and_a_contact_sheet(small_build, tmp_path):
     sheet = tmp_path / "sheet.png"
     result = CliRunner().invoke(
-        main, ["inspect", str(reference), "--contact-sheet", str(sheet), "--pairs", "6"]
+        main, ["inspect", str(small_build), "--contact-sheet", str(sheet), "--pairs", "6"]
     )
     assert result.exit_code == 0, result.output
     assert "N = 48 of 128x128" in result.output and "arbitrary: set of 2,304 pairs" in result.output

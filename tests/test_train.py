@@ -13,7 +13,6 @@ import torch
 from click.testing import CliRunner
 
 from ivifdata.imageio import read_image, write_png
-from ivifmodels import train as train_module
 from ivifmodels.cli import main
 from ivifmodels.train import (
     CHECKPOINT,
@@ -220,19 +219,11 @@ def test_torchrun_two_cpu_processes(tiny_bank, tmp_path):
     assert [r["step"] for r in read_log(out) if r["kind"] == "step"] == [1, 2, 3, 4]
 
 
-def test_checkpoints_every_k_steps_and_epoch_ends_once_each(tiny_bank, tmp_path, monkeypatch):
+def test_checkpoints_every_k_steps_and_epoch_ends_once_each(tiny_bank, tmp_path, checkpoint_steps):
     trainer = Trainer(
         config(tiny_bank, max_steps=5, checkpoint_every=2), tmp_path / "run", progress_bar=False
     )
-    written = []
-    save_atomic = train_module._save_atomic
-
-    def recording(obj, path):
-        save_atomic(obj, path)
-        if path.name == CHECKPOINT:
-            written.append(obj["progress"]["step"])
-
-    monkeypatch.setattr(train_module, "_save_atomic", recording)
+    written = checkpoint_steps
     trainer.run()
     # every 2 steps (2, 4), end of epoch 1 (step 4 again: not written twice), the stop (5)
     assert written == [2, 4, 5]

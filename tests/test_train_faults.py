@@ -127,20 +127,12 @@ def test_full_disk_is_one_error_line_and_leaves_no_temporary_file(
     assert steps(out) == [1]
 
 
-def test_checkpoints_by_time(tiny_bank, tmp_path, monkeypatch):
+def test_checkpoints_by_time(tiny_bank, tmp_path, checkpoint_steps):
     config = TrainConfig(
         model="cnn", shards=str(tiny_bank), epochs=2, batch=4, max_steps=3, checkpoint_seconds=1e-9
     )
     trainer = Trainer(config, tmp_path / "run", progress_bar=False)
-    written = []
-    save_atomic = train_module._save_atomic
-
-    def recording(obj, path):
-        save_atomic(obj, path)
-        if path.name == CHECKPOINT:
-            written.append(obj["progress"]["step"])
-
-    monkeypatch.setattr(train_module, "_save_atomic", recording)
+    written = checkpoint_steps
     trainer.run()
     assert written == [1, 2, 3]  # the interval passed after every step
 
