@@ -266,6 +266,19 @@ PRODUCT_LIMIT = 1e300
 
 
 @njit(**_JIT)
+def _add_logs(products, sums, overflow):  # pragma: no cover - compiled
+    """Add log10 of each running product row ``products[q]`` to ``sums[q]`` and reset the
+    products to 1; set ``sums[overflow]`` to 1 when a product reached :data:`PRODUCT_LIMIT`."""
+    for q in range(products.shape[0]):
+        pq = products[q]
+        for j in range(pq.size):
+            if not pq[j] < PRODUCT_LIMIT:
+                sums[overflow] = 1.0
+            sums[q] += math.log10(pq[j])
+            pq[j] = 1.0
+
+
+@njit(**_JIT)
 def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no cover
     """[sum log10 num factor, sum log10 den factor] for A then B over one scale's valid
     pixels, and a fifth entry 1.0 if a product left the safe range (result unusable)."""
@@ -288,13 +301,7 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no 
             p2[j] *= num_b
             p3[j] *= den_b
         if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
-            for q in range(4):
-                pq = products[q]
-                for j in range(out_width):
-                    if not pq[j] < PRODUCT_LIMIT:
-                        sums[4] = 1.0
-                    sums[q] += math.log10(pq[j])
-                    pq[j] = 1.0
+            _add_logs(products, sums, 4)
     return sums
 
 
@@ -325,13 +332,7 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma:
             p0[j] *= gain * gain * var_s / noise + 1.0
             p1[j] *= var_s / visual_noise + 1.0
         if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
-            for q in range(2):
-                pq = products[q]
-                for j in range(out_width):
-                    if not pq[j] < PRODUCT_LIMIT:
-                        sums[3] = 1.0
-                    sums[q] += math.log10(pq[j])
-                    pq[j] = 1.0
+            _add_logs(products, sums, 3)
     return sums
 
 
