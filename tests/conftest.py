@@ -185,6 +185,13 @@ def small_build_args() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def small_build_cli(small_build_args: list[str]) -> list[str]:
+    """``ivifdata build`` arguments of :func:`small_build` after ``-o OUT``: the recipe and a
+    ``--set`` per override."""
+    return [small_build_args[0], *(x for s in small_build_args[1:] for x in ("--set", s))]
+
+
+@pytest.fixture(scope="session")
 def small_build(tmp_path_factory: pytest.TempPathFactory, small_build_args: list[str]) -> Path:
     """The bundled sample built once per session with :data:`SMALL_BUILD`; read-only."""
     from ivifdata.build import build

@@ -211,7 +211,7 @@ def test_loader_errors_name_the_shard_and_field(bank, tmp_path, how, words):
 
 @pytest.mark.parametrize("fail_at", [1, 12])  # the first stage file; a bank shard
 def test_disk_full_gives_one_error_line_and_no_temp_files(
-    small_build, tmp_path, fail_at, monkeypatch, small_build_args, build_digests
+    small_build, tmp_path, fail_at, monkeypatch, small_build_cli, build_digests
 ):
     calls = 0
     real_fsync = os.fsync
@@ -225,13 +225,7 @@ def test_disk_full_gives_one_error_line_and_no_temp_files(
 
     monkeypatch.setattr(os, "fsync", fsync)
     out = tmp_path / "full"
-    args = [
-        "build",
-        small_build_args[0],
-        "-o",
-        str(out),
-        *(x for s in small_build_args[1:] for x in ("--set", s)),
-    ]
+    args = ["build", "-o", str(out), *small_build_cli]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
@@ -281,16 +275,10 @@ def test_a_build_running_in_another_process_is_named(tmp_path):
 
 @pytest.mark.slow
 def test_progress_is_plain_lines_off_a_terminal_and_a_bar_with_total_on_one(
-    small_build, tmp_path, small_build_args
+    small_build, tmp_path, small_build_cli
 ):
     out = tmp_path / "p"
-    args = [
-        "build",
-        small_build_args[0],
-        "-o",
-        str(out),
-        *(x for s in small_build_args[1:] for x in ("--set", s)),
-    ]
+    args = ["build", "-o", str(out), *small_build_cli]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
