@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,16 +18,63 @@ DEMO_SPLIT = Path(__file__).resolve().parent / "data" / "splits" / "msrs-demo.tx
 
 
 def test_shipped_splits_have_their_published_sizes_and_provenance() -> None:
-    sizes = {"tno-25": 25, "tno-42": 42, "roadscene-50": 50, "vifb-21": 21}
+    sizes = {
+        "tno-25": 25,
+        "tno-42": 42,
+        "roadscene-50": 50,
+        "vifb-21": 21,
+        "msrs-test": 361,
+        "m3fd-300": 300,
+        "llvip-test": 3463,
+    }
     assert available_splits() == sorted(sizes)
     readme = (SPLITS_DIR / "README.md").read_text()
     for name, size in sizes.items():
         split = load_split(name)
         assert split.name == name and len(split.stems) == size
         assert f"`{name}` | {size} |" in readme
+        header = (SPLITS_DIR / f"{name}.txt").read_text().splitlines()[:2]
+        assert header[0] == f"# {name}: {size} image stems, one per line"
+        assert re.fullmatch(r"# source: github\.com/[\w.-]+/[\w.-]+ @ [0-9a-f]{40}.*", header[1])
     assert load_split("tno-42").stems[:3] == ("01", "02", "03")
     assert load_split("roadscene-50").stems[-1] == "FLIR_video_02829"
     assert "carLight" in load_split("vifb-21").stems
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "first", "last"),
+    [
+        ("msrs-test", r"\d{5}[DN]", "00004N", "01603D"),
+        ("m3fd-300", r"\d{5}", "00000", "04160"),
+        ("llvip-test", r"\d{6}", "190001", "260536"),
+    ],
+)
+def test_large_splits_are_sorted_stems_of_their_dataset(
+    name: str, pattern: str, first: str, last: str
+) -> None:
+    stems = load_split(name).stems
+    assert all(re.fullmatch(pattern, s) for s in stems)
+    assert list(stems) == sorted(stems) and (stems[0], stems[-1]) == (first, last)
+
+
+def test_bundled_real_samples_fall_in_their_split() -> None:
+    data = Path(__file__).resolve().parent / "data"
+    msrs_test = set(load_split("msrs-test").stems)
+    bundled = {
+        f.stem
+        for d in ("eval/msrs/ir", "models/msrs/ir", "datasets/msrs/test/ir")
+        for f in (data / d).glob("*.png")
+    }
+    assert bundled == {"00004N", "00020N", "00055D"} and bundled <= msrs_test
+    assert set(load_split(str(DEMO_SPLIT)).stems) <= msrs_test
+    llvip_test = set(load_split("llvip-test").stems)
+    train = {f.stem for f in (data / "datasets/llvip/infrared/train").glob("*.jpg")}
+    assert train == {"010001"} and not train & llvip_test  # a train pair is not a test pair
+    # the 12 test pairs bupt-ai-cz/LLVIP ships in FusionGAN/Test_LLVIP_ir
+    assert {"190001", "190006", "200002", "200007"} <= llvip_test
+    # M3FD_Fusion stems are M3FD indices with gaps; TarDAL's sample 00471 is not one of them
+    m3fd = load_split("m3fd-300").stems
+    assert m3fd[:3] == ("00000", "00011", "00025") and "00471" not in m3fd
 
 
 def test_split_files_are_parsed_and_checked(tmp_path: Path) -> None:
@@ -36,7 +84,7 @@ def test_split_files_are_parsed_and_checked(tmp_path: Path) -> None:
     with pytest.raises(SplitError, match="a more than once"):
         parse_split("a\nb\na\n", "x")
     with pytest.raises(SplitError, match="neither a shipped split"):
-        load_split("msrs-test")
+        load_split("no-such-split")
     assert load_split(str(DEMO_SPLIT)).name == "msrs-demo"
 
 
@@ -78,7 +126,7 @@ def test_split_restricts_the_evaluation_without_extra_file_problems(
 
 def test_split_usage_errors_exit_2(dataset_dirs, eval_data, tmp_path: Path) -> None:
     results, ir, vis = dataset_dirs(eval_data, "msrs")
-    unknown = cli_eval(results, ir, vis, tmp_path / "a.csv", "--split", "msrs-test")
+    unknown = cli_eval(results, ir, vis, tmp_path / "a.csv", "--split", "no-such-split")
     assert unknown.exit_code == 2 and "error: --split:" in unknown.output
     none_present = tmp_path / "none.txt"
     none_present.write_text("99999X\n")
