@@ -59,6 +59,11 @@ def shared_sources() -> Iterator[None]:
         _SHARED[0] = previous
 
 
+def sharing() -> bool:
+    """Whether a :func:`shared_sources` block is open (its cache then keeps source work)."""
+    return _SHARED[0] is not None
+
+
 def array_key(array: np.ndarray) -> tuple:
     """Identity of an array's pixels: buffer address, shape, strides and dtype (views of the
     same memory have the same key)."""
@@ -502,6 +507,24 @@ def _exp(x, pow2):  # pragma: no cover - compiled
     return (1.0 + 2.0 * (px / (qx - px))) * pow2[int(n) + 1022]
 
 
+@njit(inline="always")
+def _padded_row(x, r, out, reflect):  # pragma: no cover - compiled
+    """out = row ``r`` of ``x`` with one column of extension on either side; rows and columns
+    outside the image are zero, or with ``reflect`` the reflect-101 ones (row -1 is row 1;
+    at least 2 x 2 pixels). Kernels keep three such rows instead of a padded copy of the
+    image: a fresh multi-megabyte buffer per call costs more in page faults than the work."""
+    height, width = x.shape
+    if r < 0 or r >= height:
+        if not reflect:
+            out[:] = 0.0
+            return
+        r = 1 if r < 0 else height - 2
+    source = x[r]
+    out[1 : width + 1] = source
+    out[0] = source[1] if reflect else 0.0
+    out[width + 1] = source[width - 2] if reflect else 0.0
+
+
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _sobel_orientation_row(up, mid, down, strength, orientation):  # pragma: no cover
     """Row of MATLAB conv2 'same' Sobel responses (sx: left minus right column, sy: bottom
@@ -535,21 +558,25 @@ def qabf_sums(f, a, b, kg, dg, ka_slope, ka_offset, sources, mode):  # pragma: n
     ``sources`` (4, H, W): strength and orientation of A, then of B, stored or loaded as
     ``mode`` says (see :func:`_moment_rows`)."""
     height, width = f.shape
-    padded = np.zeros((3, height + 2, width + 2))
-    padded[0, 1:-1, 1:-1] = f
-    padded[1, 1:-1, 1:-1] = a
-    padded[2, 1:-1, 1:-1] = b
+    ring = np.empty((3, 3, width + 2))
     rows = np.empty((6, width))
     g_f, a_f, g_a, a_a, g_b, a_b = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+    images = (f, a, b)
     pow2 = _POW2
     numerator = denominator = 0.0
     for i in range(height):
-        _sobel_orientation_row(padded[0, i], padded[0, i + 1], padded[0, i + 2], g_f, a_f)
+        up, mid, down = (i - 1) % 3, i % 3, (i + 1) % 3
+        for m in range(1 if mode == LOAD_SOURCES else 3):
+            if i == 0:
+                _padded_row(images[m], -1, ring[m, up], False)
+                _padded_row(images[m], 0, ring[m, mid], False)
+            _padded_row(images[m], i + 1, ring[m, down], False)
+        _sobel_orientation_row(ring[0, up], ring[0, mid], ring[0, down], g_f, a_f)
         if mode == LOAD_SOURCES:  # copies: the row buffers keep the loop below vectorised
             rows[2:6] = sources[:, i]
         else:
-            _sobel_orientation_row(padded[1, i], padded[1, i + 1], padded[1, i + 2], g_a, a_a)
-            _sobel_orientation_row(padded[2, i], padded[2, i + 1], padded[2, i + 2], g_b, a_b)
+            _sobel_orientation_row(ring[1, up], ring[1, mid], ring[1, down], g_a, a_a)
+            _sobel_orientation_row(ring[2, up], ring[2, mid], ring[2, down], g_b, a_b)
             if mode == STORE_SOURCES:
                 sources[:, i] = rows[2:6]
         for j in range(width):
@@ -700,19 +727,6 @@ def grey_histogram(x):  # pragma: no cover - compiled
     return counts, True
 
 
-@njit(**_JIT)
-def _reflect101_padded(x):  # pragma: no cover - compiled
-    """``x`` with one row/column of reflect-101 extension on every side (at least 2 x 2)."""
-    height, width = x.shape
-    out = np.empty((height + 2, width + 2))
-    out[1:-1, 1:-1] = x
-    out[0, 1:-1] = x[1]
-    out[-1, 1:-1] = x[height - 2]
-    out[:, 0] = out[:, 2]
-    out[:, -1] = out[:, width - 1]
-    return out
-
-
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _sobel8_row(up, mid, down, gx, gy, g):  # pragma: no cover - compiled
     """OpenCV Sobel / 8 (d/dx: right minus left column, d/dy: bottom minus top row) of a row
@@ -758,14 +772,27 @@ def _nabf_loss(g_s, a_s, g_f, a_f, w_s, pow2):  # pragma: no cover - compiled
 def nabf_sums(f, a, b, threshold, weight_min):  # pragma: no cover - compiled
     """(artefact loss, total weight) of Kumar's Nabf over the whole image (``nabf.nabf``)."""
     height, width = f.shape
-    pf, pa, pb = _reflect101_padded(f), _reflect101_padded(a), _reflect101_padded(b)
+    ring = np.empty((3, 3, width + 2))
+    images = (f, a, b)
     rows = np.empty((9, width))
     pow2 = _POW2
     loss = weight = 0.0
     for i in range(height):
-        _sobel8_row(pf[i], pf[i + 1], pf[i + 2], rows[0], rows[1], rows[2])
-        _sobel8_row(pa[i], pa[i + 1], pa[i + 2], rows[3], rows[4], rows[5])
-        _sobel8_row(pb[i], pb[i + 1], pb[i + 2], rows[6], rows[7], rows[8])
+        up, mid, down = (i - 1) % 3, i % 3, (i + 1) % 3
+        for m in range(3):
+            if i == 0:
+                _padded_row(images[m], -1, ring[m, up], True)
+                _padded_row(images[m], 0, ring[m, mid], True)
+            _padded_row(images[m], i + 1, ring[m, down], True)
+        for m in range(3):
+            _sobel8_row(
+                ring[m, up],
+                ring[m, mid],
+                ring[m, down],
+                rows[3 * m],
+                rows[3 * m + 1],
+                rows[3 * m + 2],
+            )
         fx, fy, gf = rows[0], rows[1], rows[2]
         ax, ay, ga = rows[3], rows[4], rows[5]
         bx, by, gb = rows[6], rows[7], rows[8]
