@@ -128,7 +128,7 @@ def _vifp_terms(ref: Tensor, dist: Tensor, sigma_nsq: float) -> tuple[Tensor, Te
     num = torch.zeros(ref.shape[0], dtype=torch.float64, device=ref.device)
     den = torch.zeros_like(num)
     for scale, size in enumerate(vif.SCALE_WINDOWS):
-        taps = torch.from_numpy(gaussian_window_1d(size, size / 5.0)).to(ref.device)
+        taps = torch.tensor(gaussian_window_1d(size, size / 5.0), device=ref.device)
         if scale > 0:
             ref = _filter_valid(ref, taps)[:, ::2, ::2]
             dist = _filter_valid(dist, taps)[:, ::2, ::2]

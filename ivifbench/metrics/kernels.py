@@ -219,23 +219,20 @@ def _moment_buffers(taps, width):  # pragma: no cover - compiled
 
 @njit(**_JIT)
 def subsample_valid(image, taps):  # pragma: no cover - compiled
-    """``filter2_valid(image, taps)[::2, ::2]``: the next VIF scale."""
+    """``filter2_valid(image, taps)[::2, ::2]``: the next VIF scale. Every 'valid' column is
+    filtered and every second one kept: twice the work of the kept ones, but vectorised."""
     n = taps.size
     height, width = image.shape
     out = np.empty(((height - n + 2) // 2, (width - n + 2) // 2))
     v = np.empty(width)
+    h = np.empty(width - n + 1)
+    rows = np.empty(n, dtype=np.int64)
     for i in range(out.shape[0]):
-        v[:] = 0.0
         for k in range(n):
-            w = taps[k]
-            src = image[2 * i + k]
-            for j in range(width):
-                v[j] += w * src[j]
-        for j in range(out.shape[1]):
-            total = 0.0
-            for k in range(n):
-                total += taps[k] * v[2 * j + k]
-            out[i, j] = total
+            rows[k] = 2 * i + k
+        _vertical(v, taps, image, rows)
+        _horizontal(h, taps, v)
+        out[i] = h[::2]
     return out
 
 

@@ -10,14 +10,18 @@ unless it says otherwise; nothing here rescales silently.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 from ivifbench.metrics.numerics import BAND_ROWS, row_blocks, sobel_rows
 
 
+@functools.lru_cache(maxsize=64)
 def gaussian_window_1d(size: int, sigma: float) -> np.ndarray:
-    """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)``, normalised to sum 1.
+    """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)``, normalised to sum 1
+    (read-only: one array per window, made once).
 
     ``fspecial`` zeroes taps below ``eps * max``; that never happens for the windows used here
     (checked), so the 2-D window is exactly the outer product of this factor with itself.
@@ -27,7 +31,9 @@ def gaussian_window_1d(size: int, sigma: float) -> np.ndarray:
     taps = np.exp(-(x * x) / (2.0 * sigma * sigma))
     if taps[0] * taps[0] < np.finfo(np.float64).eps:
         raise ValueError(f"gaussian window {size}/{sigma}: fspecial would truncate it")
-    return taps / taps.sum()
+    taps /= taps.sum()
+    taps.setflags(write=False)
+    return taps
 
 
 def filter2_valid(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
