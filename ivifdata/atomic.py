@@ -3,11 +3,13 @@
 A file that has its final name is complete: it is written under a temporary name in the same
 folder (``.<name>.<pid>.partial``: hidden, one per process), flushed to disk when ``durable``,
 then renamed onto the final name (atomic on one file system). On any error, interruption
-included, the temporary file is removed and the final name is left as it was.
+included, the temporary file is removed and the final name is left as it was; a full disk
+raises an ``OSError`` (errno in :data:`DISK_FULL_ERRNOS`) that names the output file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: errno values of a full file system or an exhausted quota (what a failed write raises).
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 #: Suffix of every temporary file written by :func:`atomic_path`.
 PARTIAL_SUFFIX = ".partial"
 
@@ -39,6 +43,11 @@ def atomic_path(path: str | Path, *, durable: bool = True) -> Iterator[Path]:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS and not exc.filename:
+            # a failed write() names no file: name the output, for the one-line error
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

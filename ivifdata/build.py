@@ -10,7 +10,6 @@ command again resumes from the stage files and shards already written.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import platform
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import ivifdata
-from ivifdata.atomic import PARTIAL_SUFFIX, write_json_atomic
+from ivifdata.atomic import DISK_FULL_ERRNOS, PARTIAL_SUFFIX, write_json_atomic
 from ivifdata.folderlock import FolderLocked, locked
 from ivifdata.pair_sampler import EpochSampler
 from ivifdata.patches import PatchGrid, Selection, select_patches
@@ -413,7 +412,7 @@ def build(
     except FolderLocked as exc:
         raise BuildLocked(outdir, exc.pid) from None
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno not in DISK_FULL_ERRNOS:
             raise
         _remove_partials(outdir)
         raise DiskFull(_disk_full_message(plan, outdir)) from None

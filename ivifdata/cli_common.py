@@ -11,12 +11,16 @@ Written once here, used by every command group:
 * ``-o/--out`` always names an output path (:func:`out_option`);
 * ``--workers`` has one default everywhere: the CPUs this process may run on
   (:func:`usable_cpus`);
-* every ``--help`` ends with a one-line example (the ``epilog`` of each command).
+* every ``--help`` ends with a one-line example (the ``epilog`` of each command);
+* a full disk (or quota) ends any command with one ``error: ...`` line naming the file and the
+  space left, exit status 1 (:func:`disk_full_message`); the atomic writes have removed their
+  temporary file by then, so no output is left looking complete.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +29,7 @@ from typing import Any, NoReturn
 import click
 
 from ivifdata import __version__
+from ivifdata.atomic import DISK_FULL_ERRNOS
 
 #: Version of the installed toolkit (``pyproject.toml`` ``project.version``).
 VERSION = __version__
@@ -41,6 +46,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code`` (2: usage error / bad input)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def disk_full_message(exc: OSError) -> str:
+    """One line for a full disk: the file being written and the space left on its file system
+    (MB = 10^6 bytes)."""
+    path = Path(exc.filename) if exc.filename else None
+    free = ""
+    if path is not None:
+        folder = next((p for p in (path, *path.parents) if p.exists()), None)
+        if folder is not None:
+            free = f" ({shutil.disk_usage(folder).free / 1e6:.0f} MB free)"
+    where = f"{path}: " if path is not None else ""
+    return f"{where}no space left on the device{free}; free some space and run the command again"
 
 
 class CommandGroup(click.Group):
@@ -62,6 +80,10 @@ class CommandGroup(click.Group):
             if isinstance(exc, click.UsageError) and ctx is not None:
                 hint = f" (see '{ctx.command_path} --help')"
             fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL_ERRNOS:
+                raise
+            fail(disk_full_message(exc), 1)
 
 
 def command_group(prog: str) -> Callable[[Callable], click.Group]:

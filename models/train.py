@@ -17,7 +17,6 @@ stop the run with a checkpoint (:mod:`ivifmodels.signals`, all ranks at the same
 
 from __future__ import annotations
 
-import errno
 import io
 import itertools
 import json
@@ -39,7 +38,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ivifdata.atomic import PARTIAL_SUFFIX, write_bytes_atomic, write_text_atomic
+from ivifdata.atomic import (
+    DISK_FULL_ERRNOS,
+    PARTIAL_SUFFIX,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from ivifdata.loader import make_loader
 from ivifdata.shardformat import INDEX_FILE
 
@@ -221,10 +225,6 @@ OBJECTIVES: dict[str, Callable[..., ContentObjective]] = {
 }
 
 
-#: errno values of a full file system or an exhausted quota.
-_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
 def _save_atomic(obj: Any, path: Path) -> None:
     """``torch.save`` to a temporary name (flushed to disk), then rename onto ``path``; a full
     disk raises :class:`DiskFullError` and leaves no temporary file."""
@@ -233,7 +233,7 @@ def _save_atomic(obj: Any, path: Path) -> None:
     try:
         write_bytes_atomic(path, buffer.getbuffer())
     except OSError as exc:
-        if exc.errno in _FULL:
+        if exc.errno in DISK_FULL_ERRNOS:
             raise DiskFullError(path, buffer.getbuffer().nbytes) from None
         raise
 
@@ -542,7 +542,7 @@ class Trainer:
                 with open(path, "a") as handle:
                     handle.write(line)
             except OSError as exc:
-                if exc.errno in _FULL:  # a cut line is dropped on resume
+                if exc.errno in DISK_FULL_ERRNOS:  # a cut line is dropped on resume
                     raise DiskFullError(path, len(line)) from None
                 raise
 

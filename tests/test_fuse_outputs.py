@@ -1,6 +1,7 @@
 """``ivifmodels fuse`` output folder: separate from the inputs, no foreign file replaced without
 --overwrite, not created when nothing is fused; broken and looping symlinks reported."""
 
+import errno
 import json
 import os
 
@@ -115,3 +116,21 @@ def test_broken_and_looping_symlinks_are_reported(fuse, inputs):
     assert f"skipped {ir / 'loop1.png'}: symlink loop" in result.stderr
     assert f"skipped {ir / 'loop2.png'}: symlink loop" in result.stderr
     assert "cnn: fused 1 pair(s)" in result.stdout and "skipped 3" in result.stdout
+
+
+def test_full_disk_is_one_error_line_and_leaves_no_output(fuse, inputs, monkeypatch):
+    """A disk that fills up while an output is flushed: ``error: <file>: no space left ...``,
+    exit 1, no traceback, no temporary file and no output under its final name."""
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("ivifdata.atomic.os.fsync", full)
+    out = inputs / "out"
+    result = fuse(inputs / "ir", inputs / "vis", out)
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.output
+    assert errors[0].startswith(f"error: {out / 'a.png'}: no space left on the device (")
+    assert "MB free)" in errors[0]
+    assert not out.exists() or [p.name for p in out.iterdir()] in ([], [MANIFEST])
