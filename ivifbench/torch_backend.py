@@ -1,10 +1,12 @@
 """``compute_batch``: metric values of a batch of fusion triples with torch (CPU or GPU).
 
 float64 throughout, the same definitions as the numpy metrics in :mod:`ivifbench.metrics`
-(values agree to 1e-8 relative in ``tests/test_torch_backend.py``). Covered: the gray
-conventions (``cddfuse``, ``tang``) and their metrics EN, SD, SF, AG, MI, VIF, Qabf, SSIM, SCD,
-CC, PSNR and MSE; not covered (``MetricInputError``): ``vifb`` (per-channel evaluation),
-Nabf and VIFF.
+(values agree to 1e-8 relative in ``tests/test_torch_backend.py``). Every metric function takes
+(B, H, W) float64 tensors of 0-255 grey levels and returns a float64 tensor (B,). Covered: the
+default metrics of every convention (``cddfuse``, ``tang`` with Nabf, ``vifb`` with its
+per-channel colour handling) and VIFF. Not covered (``MetricInputError``): the extra Liu / Tang
+metrics Q0, Qw, Qe, Qy, Qc, NCIE, TE and MS_SSIM (their numpy code repeats Octave's round-off
+step by step in ``local_ssim``; not ported).
 """
 
 from __future__ import annotations
@@ -17,56 +19,143 @@ import torch
 import torch.nn.functional as F
 
 from ivifbench.computation import resolve_metrics
-from ivifbench.conventions import DEFAULT_CONVENTION, get_convention
+from ivifbench.conventions import DEFAULT_CONVENTION, TANG, Convention, get_convention
 from ivifbench.errors import MetricInputError
-from ivifbench.metrics import gradient, information, moments, qabf, squared_error, ssim, vif
+from ivifbench.metrics import (
+    cross_entropy,
+    edge_intensity,
+    gradient,
+    information,
+    moments,
+    nabf,
+    qabf,
+    qcb,
+    qcv,
+    squared_error,
+    ssim,
+    vif,
+    viff,
+)
 from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
 Tensor = torch.Tensor
+#: (fused, ir, vis) planes of one channel, each (B, H, W) float64 0-255.
+Planes = tuple[Tensor, Tensor, Tensor]
+LEVELS = 256
 
 
-def _gray_batch(images, to_gray, device: torch.device, name: str) -> Tensor:
-    """(B, H, W) float64 0-255 on ``device`` from (B, H, W) or (B, H, W, 3) uint8 data."""
-    array = images.cpu().numpy() if isinstance(images, Tensor) else np.asarray(images)
-    if array.dtype != np.uint8:
-        raise MetricInputError(f"{name}: expected uint8 0-255 data, got {array.dtype}")
-    if array.ndim == 4 and array.shape[-1] == 3:
-        array = np.stack([to_gray(image) for image in array])
-    if array.ndim != 3:
-        raise MetricInputError(f"{name}: shape {array.shape}; expected (B, H, W) or (B, H, W, 3)")
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(device)
+# --- shared helpers -------------------------------------------------------------------------
 
 
 def _sums(x: Tensor) -> Tensor:
+    """Sum over the last two (pixel) axes: (B, H, W) -> (B,)."""
     return x.sum(dim=(-2, -1))
 
 
-def _entropy(counts: Tensor, log: Callable[[Tensor], Tensor]) -> Tensor:
-    """Entropy of each row of histograms (B, bins), empty bins skipped."""
-    p = counts / counts.sum(dim=1, keepdim=True)
-    safe = torch.where(p > 0, p, torch.ones_like(p))
-    return -(torch.where(p > 0, p * log(safe), torch.zeros_like(p))).sum(dim=1)
+def _tensor(array: np.ndarray, like: Tensor) -> Tensor:
+    """A numpy constant as a float64 tensor on ``like``'s device."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(like.device)
 
 
 def _codes(x: Tensor, name: str) -> Tensor:
+    """Integer grey levels 0..255 as int64 (``ValueError`` naming ``name`` otherwise)."""
     if not bool(((x == x.round()) & (x >= 0) & (x <= 255)).all()):
         raise ValueError(f"{name}: expected integer grey levels 0-255 (8-bit data)")
     return x.long()
 
 
+def _histograms(codes: Tensor, bins: int = LEVELS) -> Tensor:
+    """Per-image histograms (B, bins) float64 of integer codes (B, ...) in 0..bins-1."""
+    batch = codes.shape[0]
+    offset = torch.arange(batch, device=codes.device).view(batch, *[1] * (codes.dim() - 1))
+    flat = (codes + offset * bins).ravel()
+    return torch.bincount(flat, minlength=batch * bins).reshape(batch, bins).double()
+
+
+def _entropy(counts: Tensor, log: Callable[[Tensor], Tensor]) -> Tensor:
+    """Entropy of each row of histograms (B, bins), empty bins skipped, unit of ``log``."""
+    p = counts / counts.sum(dim=1, keepdim=True)
+    safe = torch.where(p > 0, p, torch.ones_like(p))
+    return -(torch.where(p > 0, p * log(safe), torch.zeros_like(p))).sum(dim=1)
+
+
+def _matlab_round(x: Tensor) -> Tensor:
+    """MATLAB ``round`` for non-negative x (halves up), as ``matlab_compat.matlab_round``."""
+    whole = torch.floor(x)
+    return whole + (x - whole >= 0.5).to(x.dtype)
+
+
+def _extremes(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-image (min, max), shaped (B, 1, 1) to broadcast against x."""
+    return x.amin(dim=(-2, -1), keepdim=True), x.amax(dim=(-2, -1), keepdim=True)
+
+
+def _filter_valid(x: Tensor, taps: Tensor) -> Tensor:
+    """MATLAB filter2(taps' * taps, x, 'valid') of a (B, H, W) batch (symmetric taps)."""
+    n = taps.numel()
+    y = F.conv2d(x.unsqueeze(1), taps.view(1, 1, n, 1))
+    return F.conv2d(y, taps.view(1, 1, 1, n)).squeeze(1)
+
+
+def _filter_same(x: Tensor, column: Tensor, row: Tensor) -> Tensor:
+    """MATLAB filter2(column' * row, x, 'same') with zero padding (odd-length taps)."""
+    y = F.conv2d(x.unsqueeze(1), column.view(1, 1, -1, 1), padding=(column.numel() // 2, 0))
+    return F.conv2d(y, row.view(1, 1, 1, -1), padding=(0, row.numel() // 2)).squeeze(1)
+
+
+def _gaussian_taps(size: int, sigma: float, like: Tensor) -> Tensor:
+    return _tensor(gaussian_window_1d(size, sigma), like)
+
+
+_SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
+
+
+def _sobel(x: Tensor, border: str) -> tuple[Tensor, Tensor]:
+    """OpenCV 3x3 Sobel ``(d/dx, d/dy)`` (right - left, bottom - top) of a (B, H, W) batch.
+
+    ``border``: ``"zeros"`` (MATLAB conv2/filter2 'same'), ``"reflect"`` (OpenCV reflect-101)
+    or ``"replicate"``. Exact on integer-valued data.
+    """
+    kx = torch.tensor(_SOBEL_X, dtype=x.dtype, device=x.device)
+    weight = torch.stack([kx, kx.T]).unsqueeze(1)
+    planes = x.unsqueeze(1)
+    if border == "zeros":
+        out = F.conv2d(planes, weight, padding=1)
+    else:
+        out = F.conv2d(F.pad(planes, (1, 1, 1, 1), mode=border), weight)
+    return out[:, 0], out[:, 1]
+
+
+def _magnitude(gx: Tensor, gy: Tensor) -> Tensor:
+    """sqrt(gx^2 + gy^2) (the operations of ``cv2.magnitude``)."""
+    return torch.sqrt(gx * gx + gy * gy)
+
+
+def _pearson(x: Tensor, y: Tensor) -> Tensor:
+    dx = x - x.mean(dim=(-2, -1), keepdim=True)
+    dy = y - y.mean(dim=(-2, -1), keepdim=True)
+    return _sums(dx * dy) / torch.sqrt(_sums(dx * dx) * _sums(dy * dy))
+
+
+def _squared_error_sum(x: Tensor, y: Tensor) -> Tensor:
+    return _sums((x - y) ** 2)
+
+
+# --- fused image only -------------------------------------------------------------------------
+
+
 def entropy(f: Tensor) -> Tensor:
-    b = f.shape[0]
-    codes = _codes(f, "EN: fused").reshape(b, -1)
-    offset = torch.arange(b, device=f.device).unsqueeze(1) * 256
-    counts = torch.bincount((codes + offset).ravel(), minlength=b * 256).reshape(b, 256)
-    return _entropy(counts.double(), torch.log2)
+    """EN in bits (:func:`ivifbench.metrics.information.entropy`)."""
+    return _entropy(_histograms(_codes(f, "EN: fused")), torch.log2)
 
 
 def standard_deviation(f: Tensor) -> Tensor:
+    """SD, 0-255 (:func:`ivifbench.metrics.moments.standard_deviation`)."""
     return torch.sqrt(_sums((f - f.mean(dim=(-2, -1), keepdim=True)) ** 2) / f[0].numel())
 
 
 def spatial_frequency(f: Tensor, *, divisor: str = "differences") -> Tensor:
+    """SF, 0-255 (:func:`ivifbench.metrics.gradient.spatial_frequency`)."""
     rows, cols = f.shape[-2:]
     h_sum = _sums(torch.diff(f, dim=-1) ** 2)
     v_sum = _sums(torch.diff(f, dim=-2) ** 2)
@@ -87,107 +176,169 @@ def _matlab_gradient(x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def average_gradient(f: Tensor, *, divisor: str = "(M-1)(N-1)") -> Tensor:
+    """AG, 0-255/pixel (:func:`ivifbench.metrics.gradient.average_gradient`)."""
     rows, cols = f.shape[-2:]
     gx, gy = _matlab_gradient(f)
     total = _sums(torch.sqrt((gx * gx + gy * gy) / 2.0))
     return total / ((rows - 1) * (cols - 1) if divisor == "(M-1)(N-1)" else rows * cols)
 
 
+def edge_intensity_(f: Tensor) -> Tensor:
+    """EI, 0-255: mean Sobel magnitude, replicate border (VIFB ``metricsEdge_intensity``)."""
+    return _sums(_magnitude(*_sobel(f, "replicate"))) / f[0].numel()
+
+
+# --- histograms of the sources ----------------------------------------------------------------
+
+
+def _stretch_vifb(x: Tensor) -> Tensor:
+    """VIFB ``mutinf``: round((x - min) / (max - min) * 255); a constant image -> 0."""
+    lo, hi = _extremes(x)
+    flat = hi == lo
+    stretched = _matlab_round((x - lo) / torch.where(flat, torch.ones_like(hi), hi - lo) * 255.0)
+    return torch.where(flat, torch.zeros_like(x), stretched)
+
+
 def mutual_information(
-    f: Tensor, a: Tensor, b: Tensor, *, bits: bool = False, saturate_joint: bool = False
+    f: Tensor,
+    a: Tensor,
+    b: Tensor,
+    *,
+    bits: bool = False,
+    stretch: bool = False,
+    saturate_joint: bool = False,
 ) -> Tensor:
     """MI(A, F) + MI(B, F) as :func:`ivifbench.metrics.information.mutual_information`."""
-    batch = f.shape[0]
     log = torch.log2 if bits else torch.log
-    offset = torch.arange(batch, device=f.device).unsqueeze(1)
-    fc = _codes(f, "MI: fused").reshape(batch, -1)
 
-    def histogram(codes: Tensor, bins: int) -> Tensor:
-        flat = (codes + offset * bins).ravel()
-        return torch.bincount(flat, minlength=batch * bins).reshape(batch, bins).double()
+    def codes(x: Tensor, name: str) -> Tensor:
+        levels = _codes(x, f"MI: {name}")
+        return _codes(_stretch_vifb(x), f"MI: {name}") if stretch else levels
 
-    f_entropy = _entropy(histogram(fc, 256), log)
-    fj = fc.clamp(max=254) if saturate_joint else fc
-    total = torch.zeros(batch, dtype=torch.float64, device=f.device)
+    fc = codes(f, "fused").flatten(1)
+    f_entropy = _entropy(_histograms(fc), log)
+    fj = fc.clamp(max=LEVELS - 2) if saturate_joint else fc
+    total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
     for name, source in (("ir", a), ("vis", b)):
-        sc = _codes(source, f"MI: {name}").reshape(batch, -1)
-        sj = sc.clamp(max=254) if saturate_joint else sc
-        joint = histogram(fj * 256 + sj, 256 * 256)
-        total += _entropy(histogram(sc, 256), log) + f_entropy - _entropy(joint, log)
+        sc = codes(source, name).flatten(1)
+        sj = sc.clamp(max=LEVELS - 2) if saturate_joint else sc
+        joint = _histograms(fj * LEVELS + sj, LEVELS * LEVELS)
+        total += _entropy(_histograms(sc), log) + f_entropy - _entropy(joint, log)
     return total
 
 
-def _filter_valid(x: Tensor, taps: Tensor) -> Tensor:
-    """MATLAB filter2(taps' * taps, x, 'valid') of a (B, H, W) batch."""
-    n = taps.numel()
-    y = F.conv2d(x.unsqueeze(1), taps.view(1, 1, n, 1))
-    return F.conv2d(y, taps.view(1, 1, 1, n)).squeeze(1)
+def cross_entropy_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """CE in bits (:func:`ivifbench.metrics.cross_entropy.cross_entropy`)."""
+    pixels = f[0].numel()
+    p_fused = _histograms(_codes(f, "CE: fused").flatten(1)) / pixels
+
+    def divergence(source: Tensor, name: str) -> Tensor:
+        p = _histograms(_codes(source, f"CE: {name}").flatten(1)) / pixels
+        common = (p != 0) & (p_fused != 0)
+        ratio = p / torch.where(common, p_fused, torch.ones_like(p_fused))
+        ratio = torch.where(common, ratio, torch.ones_like(ratio))
+        return torch.where(common, p * torch.log2(ratio), torch.zeros_like(p)).sum(dim=1)
+
+    return (divergence(b, "vis") + divergence(a, "ir")) / 2.0
 
 
-def _vifp_terms(ref: Tensor, dist: Tensor, sigma_nsq: float) -> tuple[Tensor, Tensor]:
-    num = torch.zeros(ref.shape[0], dtype=torch.float64, device=ref.device)
-    den = torch.zeros_like(num)
+# --- VIF and VIFF -----------------------------------------------------------------------------
+
+
+def _source_gains(
+    mu_s: Tensor, e_ss: Tensor, e_sf: Tensor, mu_f: Tensor, var_f: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(gain, source variance, distortion variance) per pixel, as
+    :func:`ivifbench.metrics.vif.source_gains`."""
+    cov = e_sf - mu_s * mu_f
+    var_s = torch.clamp(e_ss - mu_s * mu_s, min=0.0)
+    gain = cov / (var_s + vif.EPS)
+    noise = torch.clamp(var_f - gain * cov, min=vif.EPS)
+    informative = (var_s >= vif.EPS) & (var_f >= vif.EPS) & (gain > 0)
+    var_s = torch.where(var_s >= vif.EPS, var_s, torch.zeros_like(var_s))
+    gain = torch.where(informative, gain, torch.zeros_like(gain))
+    return gain, var_s, noise
+
+
+def _vif_scales(f: Tensor, a: Tensor, b: Tensor):
+    """Yield, for each of the four VIF scales, the (gain, s^2, v^2) triples of the sources a
+    and b against the distorted image f (low-pass 'valid' + dyadic subsampling between
+    scales)."""
     for scale, size in enumerate(vif.SCALE_WINDOWS):
-        taps = torch.tensor(gaussian_window_1d(size, size / 5.0), device=ref.device)
+        taps = _gaussian_taps(size, size / 5.0, f)
         if scale > 0:
-            ref = _filter_valid(ref, taps)[:, ::2, ::2]
-            dist = _filter_valid(dist, taps)[:, ::2, ::2]
-        mu_s, mu_f = _filter_valid(ref, taps), _filter_valid(dist, taps)
-        e_ss, e_ff = _filter_valid(ref * ref, taps), _filter_valid(dist * dist, taps)
-        e_sf = _filter_valid(ref * dist, taps)
-        var_f = torch.clamp(e_ff - mu_f * mu_f, min=0.0)
-        cov = e_sf - mu_s * mu_f
-        var_s = torch.clamp(e_ss - mu_s * mu_s, min=0.0)
-        gain = cov / (var_s + vif.EPS)
-        noise = torch.clamp(var_f - gain * cov, min=vif.EPS)
-        informative = (var_s >= vif.EPS) & (var_f >= vif.EPS) & (gain > 0)
-        var_s = torch.where(var_s >= vif.EPS, var_s, torch.zeros_like(var_s))
-        gain = torch.where(informative, gain, torch.zeros_like(gain))
-        num += _sums(torch.log10(1.0 + gain * gain * var_s / (noise + sigma_nsq)))
-        den += _sums(torch.log10(1.0 + var_s / sigma_nsq))
-    return num, den
+            f, a, b = (_filter_valid(x, taps)[:, ::2, ::2] for x in (f, a, b))
+        mu_f = _filter_valid(f, taps)
+        var_f = torch.clamp(_filter_valid(f * f, taps) - mu_f * mu_f, min=0.0)
+        yield [
+            _source_gains(
+                _filter_valid(s, taps),
+                _filter_valid(s * s, taps),
+                _filter_valid(s * f, taps),
+                mu_f,
+                var_f,
+            )
+            for s in (a, b)
+        ]
 
 
 def visual_information_fidelity(
     f: Tensor, a: Tensor, b: Tensor, *, nan_as_one: bool = False
 ) -> Tensor:
-    total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
-    for source in (a, b):
-        num, den = _vifp_terms(source, f, 2.0)
-        value = num / den
+    """VIFp(A, F) + VIFp(B, F), sigma_n^2 = 2 (:mod:`ivifbench.metrics.vif`)."""
+    zeros = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
+    num, den = [zeros, zeros], [zeros, zeros]
+    for sources in _vif_scales(f, a, b):
+        for k, (gain, var_s, noise) in enumerate(sources):
+            num[k] = num[k] + _sums(torch.log10(1.0 + gain * gain * var_s / (noise + 2.0)))
+            den[k] = den[k] + _sums(torch.log10(1.0 + var_s / 2.0))
+    total = zeros
+    for n, d in zip(num, den, strict=True):
+        value = n / d
         if nan_as_one:
             value = torch.where(torch.isnan(value), torch.ones_like(value), value)
-        total += value
+        total = total + value
     return total
 
 
-def _sobel(x: Tensor) -> tuple[Tensor, Tensor]:
-    """MATLAB conv2(x, h3, 'same') and conv2(x, h1, 'same') (zero padding): convolution =
-    correlation with the flipped kernels."""
-    h3 = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=x.dtype)
-    h1 = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype)
-    weight = torch.stack([h3, h1]).unsqueeze(1).to(x.device)
-    out = F.conv2d(x.unsqueeze(1), weight, padding=1)
-    return out[:, 0], out[:, 1]
+def viff_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Han's VIFF (:func:`ivifbench.metrics.viff.viff`): per pixel the source with the smaller
+    gain (the second on ties), four weighted scale scores."""
+    scores = []
+    for (gain_a, var_a, noise_a), (gain_b, var_b, noise_b) in _vif_scales(f, a, b):
+        take_b = ~(gain_a < gain_b)
+        gain = torch.where(take_b, gain_b, gain_a)
+        var_s = torch.where(take_b, var_b, var_a)
+        noise = torch.where(take_b, noise_b, noise_a)
+        vid = torch.log10(gain * gain * var_s / (noise + viff.VISUAL_NOISE) + 1.0)
+        vind = torch.log10(var_s / viff.VISUAL_NOISE + 1.0)
+        scores.append(_sums(vid + viff.RATIO_OFFSET) / _sums(vind + viff.RATIO_OFFSET))
+    weights = _tensor(viff.SCALE_WEIGHTS, f)
+    return (torch.stack(scores, dim=1) * weights).sum(dim=1)
 
 
-def _edges(x: Tensor) -> tuple[Tensor, Tensor]:
-    sx, sy = _sobel(x)
+# --- gradient frameworks: Qabf and Nabf -------------------------------------------------------
+
+
+def _qabf_edges(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Strength and orientation of MATLAB conv2 'same' Sobel responses (sx = left - right,
+    sy = bottom - top; orientation pi/2 where sx == 0)."""
+    dx, dy = _sobel(x, "zeros")
+    sx, sy = -dx, dy
     vertical = sx == 0
     angle = torch.atan(sy / torch.where(vertical, torch.ones_like(sx), sx))
-    return torch.sqrt(sx * sx + sy * sy), torch.where(
-        vertical, torch.full_like(sx, math.pi / 2), angle
-    )
+    return _magnitude(sx, sy), torch.where(vertical, torch.full_like(sx, math.pi / 2), angle)
 
 
 def q_abf(f: Tensor, a: Tensor, b: Tensor, *, input_scale: float = 1.0) -> Tensor:
+    """Q^{AB/F} (:func:`ivifbench.metrics.qabf.qabf`), tie g_S == g_F -> g_F."""
     if input_scale != 1.0:
         f, a, b = f * input_scale, a * input_scale, b * input_scale
-    g_f, a_f = _edges(f)
+    g_f, a_f = _qabf_edges(f)
     numerator = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
     denominator = torch.zeros_like(numerator)
     for source in (a, b):
-        g_s, a_s = _edges(source)
+        g_s, a_s = _qabf_edges(source)
         high = torch.maximum(g_s, g_f)
         ratio = torch.minimum(g_s, g_f) / torch.where(high == 0, torch.ones_like(high), high)
         ratio = torch.where(g_s == g_f, g_f, ratio)
@@ -199,58 +350,202 @@ def q_abf(f: Tensor, a: Tensor, b: Tensor, *, input_scale: float = 1.0) -> Tenso
     return numerator / denominator
 
 
+def _nabf_edges(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Strength and orientation atan(d/dx / d/dy) (0 where both are 0) of the Sobel / 8
+    responses with reflect-101 border."""
+    gx, gy = (g * 0.125 for g in _sobel(x, "reflect"))
+    angle = torch.atan(gx / gy)
+    return _magnitude(gx, gy), torch.where((gx == 0) & (gy == 0), torch.zeros_like(gx), angle)
+
+
+def _nabf_preservation(g_s: Tensor, a_s: Tensor, g_f: Tensor, a_f: Tensor) -> Tensor:
+    """Petrovic Q^{SF} = sqrt(Q_g Q_a) (``nabf._edge_preservation``)."""
+    ratio = torch.where(g_s > g_f, g_f / g_s, g_s / g_f)
+    ratio = torch.where((g_s == 0) | (g_f == 0), torch.zeros_like(ratio), ratio)
+    angle = torch.abs(torch.abs(a_s - a_f) - math.pi / 2) * 2 / math.pi
+    q_strength = nabf.STRENGTH_GAIN / (
+        1 + torch.exp(-nabf.STRENGTH_SLOPE * (ratio - nabf.STRENGTH_MID))
+    )
+    q_orient = nabf.ORIENT_GAIN / (1 + torch.exp(-nabf.ORIENT_SLOPE * (angle - nabf.ORIENT_MID)))
+    return torch.sqrt(q_strength * q_orient)
+
+
+def nabf_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Kumar's modified N_{AB/F} (:func:`ivifbench.metrics.nabf.nabf`)."""
+    g_f, a_f = _nabf_edges(f)
+    edges = [_nabf_edges(s) for s in (a, b)]
+    artefact = (g_f > edges[0][0]) & (g_f > edges[1][0])
+    loss = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
+    weight = torch.zeros_like(loss)
+    for g_s, a_s in edges:
+        w = torch.where(
+            g_s >= nabf.EDGE_THRESHOLD,
+            torch.pow(g_s, nabf.WEIGHT_EXPONENT),
+            torch.full_like(g_s, nabf.WEIGHT_MIN),
+        )
+        term = (1 - _nabf_preservation(g_s, a_s, g_f, a_f)) * w
+        loss += _sums(torch.where(artefact, term, torch.zeros_like(term)))
+        weight += _sums(w)
+    return loss / weight
+
+
+def nabf_tang_order(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Tang's call ``analysis_nabf(IR, VIS, F)``: IR in the fused role
+    (``conventions._nabf_tang_argument_order``)."""
+    return nabf_(a, b, f)
+
+
+# --- SSIM -------------------------------------------------------------------------------------
+
+
+def _ssim_mean(
+    mean: Callable[[Tensor], Tensor], f: Tensor, s: Tensor, c1: float, c2_raw: float
+) -> Tensor:
+    """Mean SSIM map of ``f`` and ``s`` from local means ``mean`` ('valid' windows), with the
+    operation order of ``ssim._ssim_map_sum`` (C2 against raw moments: the variance terms
+    cancel catastrophically, so the grouping shows at 1e-9)."""
+    mu_s, mu_f = mean(s), mean(f)
+    product = mu_s * mu_f
+    squares = mu_s * mu_s + mu_f * mu_f
+    numerator = (product * 2.0 + c1) * ((mean(s * f) - product) * 2.0 + c2_raw)
+    value = numerator / ((squares + c1) * (mean(s * s) + mean(f * f) - squares + c2_raw))
+    return value.mean(dim=(-2, -1))
+
+
 def ssim_skimage(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """CDDFuse SSIM(F, A) + SSIM(F, B) (:func:`ivifbench.metrics.ssim.ssim_skimage`)."""
     n = ssim.SKIMAGE_WINDOW
-    c1 = (ssim.K1 * ssim.SKIMAGE_DATA_RANGE) ** 2
-    c2 = (ssim.K2 * ssim.SKIMAGE_DATA_RANGE) ** 2
     cov_norm = n * n / (n * n - 1.0)
 
     def mean(x: Tensor) -> Tensor:
         # Window sums, then one division: exact on integer data, as the compiled kernel.
         return F.avg_pool2d(x.unsqueeze(1), n, stride=1, divisor_override=1).squeeze(1) / (n * n)
 
-    total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
-    mu_f, e_ff = mean(f), mean(f * f)
-    for source in (a, b):
-        mu_s, e_ss, e_sf = mean(source), mean(source * source), mean(source * f)
-        # The operation order of ssim._ssim_map_sum (c2 / cov_norm against raw moments): the
-        # variance terms cancel catastrophically, so the grouping shows at 1e-9.
-        c2_raw = c2 / cov_norm
-        product = mu_s * mu_f
-        squares = mu_s * mu_s + mu_f * mu_f
-        numerator = (product * 2.0 + c1) * ((e_sf - product) * 2.0 + c2_raw)
-        value = numerator / ((squares + c1) * (e_ss + e_ff - squares + c2_raw))
-        total += value.mean(dim=(-2, -1))
-    return total
+    c1 = (ssim.K1 * ssim.SKIMAGE_DATA_RANGE) ** 2
+    c2_raw = (ssim.K2 * ssim.SKIMAGE_DATA_RANGE) ** 2 / cov_norm
+    return _ssim_mean(mean, f, a, c1, c2_raw) + _ssim_mean(mean, f, b, c1, c2_raw)
 
 
-def _pearson(x: Tensor, y: Tensor) -> Tensor:
-    dx = x - x.mean(dim=(-2, -1), keepdim=True)
-    dy = y - y.mean(dim=(-2, -1), keepdim=True)
-    return _sums(dx * dy) / torch.sqrt(_sums(dx * dx) * _sums(dy * dy))
+def ssim_vifb_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """VIFB SSIM(VIS, F) + SSIM(IR, F) (:func:`ivifbench.metrics.ssim.ssim_vifb`)."""
+    taps = _gaussian_taps(ssim.VIFB_WINDOW, ssim.VIFB_SIGMA, f)
+    c1, c2 = (ssim.K1 * ssim.VIFB_L) ** 2, (ssim.K2 * ssim.VIFB_L) ** 2
+
+    def mean(x: Tensor) -> Tensor:
+        return _filter_valid(x, taps)
+
+    return _ssim_mean(mean, f, b, c1, c2) + _ssim_mean(mean, f, a, c1, c2)
+
+
+# --- moments and pixel errors -----------------------------------------------------------------
 
 
 def correlation_coefficient(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """CC: mean Pearson r of (A, F) and (B, F)."""
     return (_pearson(a, f) + _pearson(b, f)) / 2.0
 
 
 def sum_of_correlation_differences(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """SCD: corr(F - B, A) + corr(F - A, B)."""
     return _pearson(f - b, a) + _pearson(f - a, b)
 
 
 def mean_squared_error(f: Tensor, a: Tensor, b: Tensor, *, unit_divisor: float = 1.0) -> Tensor:
+    """MSE (:func:`ivifbench.metrics.squared_error.mean_squared_error`)."""
     if unit_divisor != 1.0:
         f, a, b = f / unit_divisor, a / unit_divisor, b / unit_divisor
     pixels = f[0].numel()
-    return (_sums((a - f) ** 2) / pixels + _sums((b - f) ** 2) / pixels) / 2.0
+    return (_squared_error_sum(a, f) / pixels + _squared_error_sum(b, f) / pixels) / 2.0
 
 
 def peak_signal_to_noise_ratio(
     f: Tensor, a: Tensor, b: Tensor, *, peak: float | None = None, unit_divisor: float = 1.0
 ) -> Tensor:
+    """PSNR in dB (:func:`ivifbench.metrics.squared_error.peak_signal_to_noise_ratio`)."""
     mse = mean_squared_error(f, a, b, unit_divisor=unit_divisor)
     top = f.amax(dim=(-2, -1)) / unit_divisor if peak is None else torch.full_like(mse, peak)
     return 10.0 * torch.log10(top * top / mse)
+
+
+def root_mean_squared_error_vifb(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """VIFB RMSE: mean over the sources of sqrt(SSE) / (MN)."""
+    pixels = f[0].numel()
+    return (
+        torch.sqrt(_squared_error_sum(b, f)) / pixels
+        + torch.sqrt(_squared_error_sum(a, f)) / pixels
+    ) / 2.0
+
+
+def peak_signal_to_noise_ratio_vifb(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """VIFB PSNR: 20 log10(255 / sqrt(RMSE_vifb)) dB."""
+    return 20.0 * torch.log10(255.0 / torch.sqrt(root_mean_squared_error_vifb(f, a, b)))
+
+
+# --- Chen-Blum (Qcb) and Chen-Varshney (Qcv): frequency-domain CSF filters --------------------
+
+
+def _normalize1(x: Tensor) -> Tensor:
+    """Z. Liu's ``normalize1`` per image (``matlab_compat.minmax_stretch_255``): all-zero
+    unchanged, other constants NaN (0/0)."""
+    lo, hi = _extremes(x)
+    stretched = _matlab_round((x - lo) / (hi - lo) * 255)
+    return torch.where((hi == 0) & (lo == 0), x, stretched)
+
+
+def _csf_filter(x: Tensor, csf: Tensor) -> Tensor:
+    """Real image filtered by a CSF given on the ``rfft2`` half plane (torch.fft)."""
+    return torch.fft.irfft2(torch.fft.rfft2(x) * csf, s=x.shape[-2:])
+
+
+def _masked_contrast(x: Tensor, csf: Tensor, factors: list[tuple[Tensor, Tensor]]) -> Tensor:
+    """C^3 / (C^2 + Z), C = |G_2 * I / G_4 * I - 1|, I the stretched CSF-filtered image."""
+    filtered = _csf_filter(_normalize1(x), csf)
+    # sepFilter2D(kernelX, kernelY) factors: kernelX along rows, kernelY along columns.
+    centre, surround = (_filter_same(filtered, ky, kx) for kx, ky in factors)
+    contrast = torch.abs(centre / surround - 1)
+    squared = contrast * contrast
+    return squared * contrast / (squared + qcb.MASK_Z)
+
+
+def qcb_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Chen-Blum quality (:func:`ivifbench.metrics.qcb.qcb`); NaN where VIFB gives NaN."""
+    rows, cols = f.shape[-2:]
+    csf = _tensor(qcb._dog_csf(rows, cols), f)
+    factors = [tuple(_tensor(t, f) for t in qcb._gaussian_factors(s)) for s in qcb.CONTRAST_SIGMAS]
+    c_f, c_ir, c_vis = (_masked_contrast(x, csf, factors) for x in (f, a, b))
+    saliency_vis, saliency_ir = c_vis * c_vis, c_ir * c_ir
+    total = saliency_vis + saliency_ir
+    quality = saliency_vis / total * (torch.minimum(c_vis, c_f) / torch.maximum(c_vis, c_f))
+    quality = quality + saliency_ir / total * (torch.minimum(c_ir, c_f) / torch.maximum(c_ir, c_f))
+    value = _sums(quality) / (rows * cols)
+    degenerate = torch.zeros_like(value, dtype=torch.bool)
+    for c in (c_f, c_ir, c_vis):
+        degenerate |= ((c == 0) | (c == math.inf)).flatten(1).any(dim=1)
+    return torch.where(degenerate, torch.full_like(value, math.nan), value)
+
+
+def _block_sums(x: Tensor) -> Tensor:
+    """Sums over 16 x 16 blocks, zero padding at the bottom/right (MATLAB ``blkproc``)."""
+    batch, rows, cols = x.shape
+    brows, bcols = -(-rows // qcv.BLOCK), -(-cols // qcv.BLOCK)
+    padded = F.pad(x, (0, bcols * qcv.BLOCK - cols, 0, brows * qcv.BLOCK - rows))
+    return padded.reshape(batch, brows, qcv.BLOCK, bcols, qcv.BLOCK).sum(dim=(2, 4))
+
+
+def qcv_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Chen-Varshney quality, (0-255)^2 (:func:`ivifbench.metrics.qcv.qcv`)."""
+    csf = _tensor(qcv._mannos_sakrison_csf(*f.shape[-2:]), f)
+    f, a, b = (_normalize1(x) for x in (f, a, b))
+
+    def saliency(s: Tensor) -> Tensor:
+        return _block_sums(torch.pow(_magnitude(*_sobel(s, "zeros")), qcv.SALIENCY_ALPHA))
+
+    def distortion(s: Tensor) -> Tensor:
+        return _block_sums(_csf_filter(s - f, csf) ** 2) / (qcv.BLOCK * qcv.BLOCK)
+
+    saliency_vis, saliency_ir = saliency(b), saliency(a)
+    weighted = saliency_vis * distortion(b) + saliency_ir * distortion(a)
+    return _sums(weighted) / _sums(saliency_vis + saliency_ir)
 
 
 #: numpy metric function -> its torch twin (same keyword options).
@@ -259,15 +554,28 @@ TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     moments.standard_deviation: standard_deviation,
     gradient.spatial_frequency: spatial_frequency,
     gradient.average_gradient: average_gradient,
+    edge_intensity.edge_intensity: edge_intensity_,
     information.mutual_information: mutual_information,
+    cross_entropy.cross_entropy: cross_entropy_,
     vif.visual_information_fidelity: visual_information_fidelity,
+    viff.viff: viff_,
     qabf.qabf: q_abf,
+    nabf.nabf: nabf_,
+    TANG.implementations["Nabf"].function: nabf_tang_order,
     ssim.ssim_skimage: ssim_skimage,
+    ssim.ssim_vifb: ssim_vifb_,
     moments.correlation_coefficient: correlation_coefficient,
     moments.sum_of_correlation_differences: sum_of_correlation_differences,
     squared_error.peak_signal_to_noise_ratio: peak_signal_to_noise_ratio,
     squared_error.mean_squared_error: mean_squared_error,
+    squared_error.root_mean_squared_error_vifb: root_mean_squared_error_vifb,
+    squared_error.peak_signal_to_noise_ratio_vifb: peak_signal_to_noise_ratio_vifb,
+    qcb.qcb: qcb_,
+    qcv.qcv: qcv_,
 }
+
+
+# --- entry points -----------------------------------------------------------------------------
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -287,8 +595,64 @@ def covered(convention: str, metrics: str | Iterable[str] | None = None) -> list
     return [
         name
         for name in resolve_metrics(conv, metrics)
-        if conv.to_gray is not None and conv.implementations[name].function in TORCH_METRICS
+        if conv.implementations[name].function in TORCH_METRICS
     ]
+
+
+def _uint8_batch(images, name: str) -> np.ndarray:
+    """(B, H, W) or (B, H, W, 3) uint8 numpy data of a tensor or array."""
+    array = images.cpu().numpy() if isinstance(images, Tensor) else np.asarray(images)
+    if array.dtype != np.uint8:
+        raise MetricInputError(f"{name}: expected uint8 0-255 data, got {array.dtype}")
+    if not (array.ndim == 3 or (array.ndim == 4 and array.shape[-1] == 3)):
+        raise MetricInputError(f"{name}: shape {array.shape}; expected (B, H, W) or (B, H, W, 3)")
+    return array
+
+
+def _channel_planes(conv: Convention, arrays: list[np.ndarray], device: torch.device) -> list:
+    """Per-channel (fused, ir, vis) float64 planes on ``device``, as
+    ``computation._channel_planes``: gray conventions convert colour with ``to_gray``; ``vifb``
+    gives one plane triple per fused channel (gray IR shared; colour VIS required)."""
+
+    def plane(array: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(device)
+
+    fused, ir, vis = arrays
+    if conv.to_gray is not None:
+        gray = [
+            np.stack([conv.to_gray(image) for image in x]) if x.ndim == 4 else x for x in arrays
+        ]
+        return [tuple(plane(x) for x in gray)]
+    if fused.ndim == 3:
+        if ir.ndim == 4 or vis.ndim == 4:
+            raise MetricInputError(
+                "colour source with a gray fused image; the vifb convention evaluates channel "
+                "by channel, so give a colour fused image or gray sources"
+            )
+        return [tuple(plane(x) for x in arrays)]
+    if vis.ndim == 3:
+        raise MetricInputError(
+            "gray VIS with a colour fused image; the vifb convention computes metric(VIS_k, IR, "
+            "F_k) per channel k and needs a colour VIS image"
+        )
+    return [
+        (plane(fused[..., k]), plane(ir[..., k] if ir.ndim == 4 else ir), plane(vis[..., k]))
+        for k in range(3)
+    ]
+
+
+def _evaluate(function: Callable[..., Tensor], impl, planes: list[Planes]) -> Tensor:
+    """One metric over the channel planes, as ``computation._evaluate``: side by side fused
+    channels, or the mean of the per-channel values."""
+
+    def call(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+        args = (f, a, b) if impl.uses_sources else (f,)
+        return function(*args, **impl.options)
+
+    if len(planes) > 1 and impl.colour_layout == "side_by_side":
+        return call(torch.cat([p[0] for p in planes], dim=-1), planes[0][1], planes[0][2])
+    values = [call(*p) for p in planes]
+    return values[0] if len(values) == 1 else sum(values[1:], values[0]) / len(values)
 
 
 def compute_batch(
@@ -301,10 +665,11 @@ def compute_batch(
 ) -> dict[str, Tensor]:
     """Metric values of B fusion triples, ``{name: float64 tensor of shape (B,)}``.
 
-    ``fused``, ``ir``, ``vis``: uint8 tensors or arrays of shape (B, H, W) or (B, H, W, 3)
-    (colour is converted with the convention's gray conversion). ``device``: where the maths
-    runs (``"cpu"`` default, ``"cuda"``...). Metrics and conventions not covered (see the module
-    docstring) and unavailable devices raise :class:`MetricInputError`.
+    ``fused``, ``ir``, ``vis``: uint8 tensors or arrays of shape (B, H, W) or (B, H, W, 3),
+    one shape per argument (colour is handled as :func:`ivifbench.compute` does under the
+    convention). ``device``: where the maths runs (``"cpu"`` default, ``"cuda"``...). Metrics
+    not covered (see the module docstring) and unavailable devices raise
+    :class:`MetricInputError`.
     """
     conv = get_convention(convention)
     names = resolve_metrics(conv, metrics)
@@ -315,20 +680,17 @@ def compute_batch(
             f"convention {conv.name!r} (use ivifbench.compute)"
         )
     where = resolve_device(device)
-    planes = [
-        _gray_batch(images, conv.to_gray, where, name)
-        for images, name in ((fused, "fused"), (ir, "ir"), (vis, "vis"))
-    ]
-    if len({p.shape for p in planes}) != 1:
-        raise MetricInputError(f"shapes differ: {', '.join(str(tuple(p.shape)) for p in planes)}")
-    side = min(planes[0].shape[-2:])
+    arrays = [_uint8_batch(x, n) for x, n in ((fused, "fused"), (ir, "ir"), (vis, "vis"))]
+    if len({a.shape[:3] for a in arrays}) != 1:
+        raise MetricInputError(f"shapes differ: {', '.join(str(a.shape) for a in arrays)}")
+    side = min(arrays[0].shape[1:3])
     too_small = [n for n in names if side < conv.implementations[n].min_side]
     if too_small:
         raise MetricInputError(f"images too small ({side} px) for {', '.join(too_small)}")
-    results = {}
-    for name in names:
-        impl = conv.implementations[name]
-        function = TORCH_METRICS[impl.function]
-        args = planes if impl.uses_sources else planes[:1]
-        results[name] = function(*args, **impl.options)
-    return results
+    planes = _channel_planes(conv, arrays, where)
+    return {
+        name: _evaluate(
+            TORCH_METRICS[conv.implementations[name].function], conv.implementations[name], planes
+        )
+        for name in names
+    }
