@@ -90,40 +90,52 @@ def _extremes(x: Tensor) -> tuple[Tensor, Tensor]:
     return x.amin(dim=(-2, -1), keepdim=True), x.amax(dim=(-2, -1), keepdim=True)
 
 
-def _filter_valid(x: Tensor, taps: Tensor) -> Tensor:
+def _correlate_valid(x: Tensor, taps: np.ndarray, dim: int) -> Tensor:
+    """'valid' 1-D correlation of ``x`` with ``taps`` along ``dim``: a sum of shifted slices
+    (one fused multiply-add pass per tap; faster than float64 ``conv2d`` on CPU and GPU)."""
+    n = len(taps)
+    length = x.shape[dim] - n + 1
+    out = x.narrow(dim, 0, length) * float(taps[0])
+    for k in range(1, n):
+        out.add_(x.narrow(dim, k, length), alpha=float(taps[k]))
+    return out
+
+
+def _filter_valid(x: Tensor, taps: np.ndarray) -> Tensor:
     """MATLAB filter2(taps' * taps, x, 'valid') of a (B, H, W) batch (symmetric taps)."""
-    n = taps.numel()
-    y = F.conv2d(x.unsqueeze(1), taps.view(1, 1, n, 1))
-    return F.conv2d(y, taps.view(1, 1, 1, n)).squeeze(1)
+    return _correlate_valid(_correlate_valid(x, taps, -2), taps, -1)
 
 
-def _filter_same(x: Tensor, column: Tensor, row: Tensor) -> Tensor:
+def _filter_same(x: Tensor, column: np.ndarray, row: np.ndarray) -> Tensor:
     """MATLAB filter2(column' * row, x, 'same') with zero padding (odd-length taps)."""
-    y = F.conv2d(x.unsqueeze(1), column.view(1, 1, -1, 1), padding=(column.numel() // 2, 0))
-    return F.conv2d(y, row.view(1, 1, 1, -1), padding=(0, row.numel() // 2)).squeeze(1)
+    pad_rows, pad_cols = len(column) // 2, len(row) // 2
+    padded = F.pad(x, (pad_cols, pad_cols, pad_rows, pad_rows))
+    return _correlate_valid(_correlate_valid(padded, column, -2), row, -1)
 
 
-def _gaussian_taps(size: int, sigma: float, like: Tensor) -> Tensor:
-    return _tensor(gaussian_window_1d(size, sigma), like)
-
-
-_SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
+def _box_mean_valid(x: Tensor, size: int) -> Tensor:
+    """Mean over every 'valid' ``size`` x ``size`` window: window sums from an integral image
+    (exact for integer-valued data below 2^53), then one division, as the compiled kernel."""
+    integral = F.pad(x.cumsum(dim=-2).cumsum(dim=-1), (1, 0, 1, 0))
+    sums = (
+        integral[:, size:, size:]
+        - integral[:, :-size, size:]
+        - integral[:, size:, :-size]
+        + integral[:, :-size, :-size]
+    )
+    return sums / (size * size)
 
 
 def _sobel(x: Tensor, border: str) -> tuple[Tensor, Tensor]:
     """OpenCV 3x3 Sobel ``(d/dx, d/dy)`` (right - left, bottom - top) of a (B, H, W) batch.
 
-    ``border``: ``"zeros"`` (MATLAB conv2/filter2 'same'), ``"reflect"`` (OpenCV reflect-101)
-    or ``"replicate"``. Exact on integer-valued data.
+    ``border``: ``"constant"`` (zeros: MATLAB conv2/filter2 'same'), ``"reflect"`` (OpenCV
+    reflect-101) or ``"replicate"``. Exact on integer-valued data.
     """
-    kx = torch.tensor(_SOBEL_X, dtype=x.dtype, device=x.device)
-    weight = torch.stack([kx, kx.T]).unsqueeze(1)
-    planes = x.unsqueeze(1)
-    if border == "zeros":
-        out = F.conv2d(planes, weight, padding=1)
-    else:
-        out = F.conv2d(F.pad(planes, (1, 1, 1, 1), mode=border), weight)
-    return out[:, 0], out[:, 1]
+    p = F.pad(x.unsqueeze(1), (1, 1, 1, 1), mode=border).squeeze(1)
+    smooth_rows = p[:, :-2] + 2.0 * p[:, 1:-1] + p[:, 2:]  # [1 2 1]' down the columns
+    smooth_cols = p[..., :-2] + 2.0 * p[..., 1:-1] + p[..., 2:]  # [1 2 1] along the rows
+    return smooth_rows[..., 2:] - smooth_rows[..., :-2], smooth_cols[:, 2:] - smooth_cols[:, :-2]
 
 
 def _magnitude(gx: Tensor, gy: Tensor) -> Tensor:
@@ -265,7 +277,7 @@ def _vif_scales(f: Tensor, a: Tensor, b: Tensor):
     and b against the distorted image f (low-pass 'valid' + dyadic subsampling between
     scales)."""
     for scale, size in enumerate(vif.SCALE_WINDOWS):
-        taps = _gaussian_taps(size, size / 5.0, f)
+        taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
             f, a, b = (_filter_valid(x, taps)[:, ::2, ::2] for x in (f, a, b))
         mu_f = _filter_valid(f, taps)
@@ -323,7 +335,7 @@ def viff_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
 def _qabf_edges(x: Tensor) -> tuple[Tensor, Tensor]:
     """Strength and orientation of MATLAB conv2 'same' Sobel responses (sx = left - right,
     sy = bottom - top; orientation pi/2 where sx == 0)."""
-    dx, dy = _sobel(x, "zeros")
+    dx, dy = _sobel(x, "constant")
     sx, sy = -dx, dy
     vertical = sx == 0
     angle = torch.atan(sy / torch.where(vertical, torch.ones_like(sx), sx))
@@ -418,8 +430,7 @@ def ssim_skimage(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     cov_norm = n * n / (n * n - 1.0)
 
     def mean(x: Tensor) -> Tensor:
-        # Window sums, then one division: exact on integer data, as the compiled kernel.
-        return F.avg_pool2d(x.unsqueeze(1), n, stride=1, divisor_override=1).squeeze(1) / (n * n)
+        return _box_mean_valid(x, n)
 
     c1 = (ssim.K1 * ssim.SKIMAGE_DATA_RANGE) ** 2
     c2_raw = (ssim.K2 * ssim.SKIMAGE_DATA_RANGE) ** 2 / cov_norm
@@ -428,7 +439,7 @@ def ssim_skimage(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
 
 def ssim_vifb_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """VIFB SSIM(VIS, F) + SSIM(IR, F) (:func:`ivifbench.metrics.ssim.ssim_vifb`)."""
-    taps = _gaussian_taps(ssim.VIFB_WINDOW, ssim.VIFB_SIGMA, f)
+    taps = gaussian_window_1d(ssim.VIFB_WINDOW, ssim.VIFB_SIGMA)
     c1, c2 = (ssim.K1 * ssim.VIFB_L) ** 2, (ssim.K2 * ssim.VIFB_L) ** 2
 
     def mean(x: Tensor) -> Tensor:
@@ -497,7 +508,9 @@ def _csf_filter(x: Tensor, csf: Tensor) -> Tensor:
     return torch.fft.irfft2(torch.fft.rfft2(x) * csf, s=x.shape[-2:])
 
 
-def _masked_contrast(x: Tensor, csf: Tensor, factors: list[tuple[Tensor, Tensor]]) -> Tensor:
+def _masked_contrast(
+    x: Tensor, csf: Tensor, factors: list[tuple[np.ndarray, np.ndarray]]
+) -> Tensor:
     """C^3 / (C^2 + Z), C = |G_2 * I / G_4 * I - 1|, I the stretched CSF-filtered image."""
     filtered = _csf_filter(_normalize1(x), csf)
     # sepFilter2D(kernelX, kernelY) factors: kernelX along rows, kernelY along columns.
@@ -511,7 +524,7 @@ def qcb_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """Chen-Blum quality (:func:`ivifbench.metrics.qcb.qcb`); NaN where VIFB gives NaN."""
     rows, cols = f.shape[-2:]
     csf = _tensor(qcb._dog_csf(rows, cols), f)
-    factors = [tuple(_tensor(t, f) for t in qcb._gaussian_factors(s)) for s in qcb.CONTRAST_SIGMAS]
+    factors = [qcb._gaussian_factors(s) for s in qcb.CONTRAST_SIGMAS]
     c_f, c_ir, c_vis = (_masked_contrast(x, csf, factors) for x in (f, a, b))
     saliency_vis, saliency_ir = c_vis * c_vis, c_ir * c_ir
     total = saliency_vis + saliency_ir
@@ -538,7 +551,7 @@ def qcv_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     f, a, b = (_normalize1(x) for x in (f, a, b))
 
     def saliency(s: Tensor) -> Tensor:
-        return _block_sums(torch.pow(_magnitude(*_sobel(s, "zeros")), qcv.SALIENCY_ALPHA))
+        return _block_sums(torch.pow(_magnitude(*_sobel(s, "constant")), qcv.SALIENCY_ALPHA))
 
     def distortion(s: Tensor) -> Tensor:
         return _block_sums(_csf_filter(s - f, csf) ** 2) / (qcv.BLOCK * qcv.BLOCK)
