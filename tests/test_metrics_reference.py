@@ -4,6 +4,7 @@ Every row that maps (through ``ivifbench.toolbox_names``) to a metric implemente
 to 1e-6 relative or 1e-9 absolute, NaN where the reference is NaN. The ``cddfuse`` rows are the
 evaluator as shipped, in float32: our float64 values reproduce ``cddfuse_f64`` and stay within
 the float32 round-off the reference README documents (SSIM up to 3.5e-5 relative).
+The same rows are checked on the torch backend (``compute_batch`` on CPU, batch of one).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from ivifbench import CONVENTIONS, compute
+from ivifbench import CONVENTIONS, compute, compute_batch
 from ivifbench.toolbox_names import (
     LIU_TOOLBOX_METRICS,
     NOT_TARGETS,
     REFERENCE_METRICS,
     TANG_EXTRA_METRICS,
 )
+from ivifdata.imageio import read_image
 
 LOCAL = Path(__file__).resolve().parent / "data" / "triples"
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "refs"
@@ -54,24 +56,34 @@ def is_implemented(row: dict[str, str]) -> bool:
     return metric in CONVENTIONS[convention].implementations
 
 
-@functools.cache
-def computed(root: Path, triple: str, convention: str) -> dict[str, float]:
+def _paths(root: Path, triple: str) -> list[Path]:
     folder = root / "triples" if root == SHARED else root
-    paths = [folder / triple / f"{name}.png" for name in ("fused", "ir", "vis")]
+    return [folder / triple / f"{name}.png" for name in ("fused", "ir", "vis")]
+
+
+def _reference_metrics(convention: str) -> list[str]:
+    """Every implemented metric of ``convention`` but those pinned elsewhere."""
+    implementations = CONVENTIONS[convention].implementations
+    return [m for m in implementations if (convention, m) not in LIU_ELSEWHERE]
+
+
+@functools.cache
+def computed(root: Path, triple: str, convention: str, backend: str = "numpy") -> dict[str, float]:
+    """Our values of one triple: ``compute`` (numpy) or ``compute_batch`` (torch, CPU)."""
+    metrics = _reference_metrics(convention)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN warnings are tested in test_metrics_api
-        metrics = [
-            m
-            for m in CONVENTIONS[convention].implementations
-            if (convention, m) not in LIU_ELSEWHERE
-        ]
-        return compute(*paths, metrics=metrics, convention=convention)
+        if backend == "numpy":
+            return compute(*_paths(root, triple), metrics=metrics, convention=convention)
+        images = [read_image(path)[None] for path in _paths(root, triple)]
+        values = compute_batch(*images, metrics=metrics, convention=convention, device="cpu")
+    return {name: float(value[0]) for name, value in values.items()}
 
 
-def mismatch(root: Path, row: dict[str, str]) -> str | None:
+def mismatch(root: Path, row: dict[str, str], backend: str = "numpy") -> str | None:
     """None when our value agrees with the row, else a one-line description."""
     convention, metric = REFERENCE_METRICS[row["reference"], row["metric"]]
-    ours = computed(root, row["triple"], convention)[metric]
+    ours = computed(root, row["triple"], convention, backend)[metric]
     ref = float(row["value"])
     if math.isnan(ref) or math.isnan(ours):
         ok = math.isnan(ref) and math.isnan(ours)
@@ -82,17 +94,31 @@ def mismatch(root: Path, row: dict[str, str]) -> str | None:
         ok = math.isclose(ours, ref, rel_tol=rel, abs_tol=ABS)
     if ok:
         return None
-    return f"{row['triple']} {row['reference']} {row['metric']}: ours {ours!r}, reference {ref!r}"
+    return (
+        f"{row['triple']} {row['reference']} {row['metric']} ({backend}): ours {ours!r}, "
+        f"reference {ref!r}"
+    )
 
 
 LOCAL_ROWS = [r for r in read_rows(LOCAL / "values.csv") if is_target(r) and is_implemented(r)]
+#: The triple whose torch rows run in the fast suite (small, gray, most Qabf ties, Nabf); the
+#: torch rows of the others are slow (seconds of CPU torch per triple and convention).
+FAST_TORCH_TRIPLES = {"roadscene_FLIR_00006_max"}
 
 
-@pytest.mark.parametrize(
-    "row", LOCAL_ROWS, ids=[f"{r['triple']}-{r['reference']}-{r['metric']}" for r in LOCAL_ROWS]
-)
-def test_reference_row(row: dict[str, str]) -> None:
-    assert mismatch(LOCAL, row) is None
+def _row_params() -> list:
+    params = []
+    for row in LOCAL_ROWS:
+        name = f"{row['triple']}-{row['reference']}-{row['metric']}"
+        params.append(pytest.param(row, "numpy", id=f"numpy-{name}"))
+        slow = () if row["triple"] in FAST_TORCH_TRIPLES else (pytest.mark.slow,)
+        params.append(pytest.param(row, "torch", id=f"torch-{name}", marks=slow))
+    return params
+
+
+@pytest.mark.parametrize(("row", "backend"), _row_params())
+def test_reference_row(row: dict[str, str], backend: str) -> None:
+    assert mismatch(LOCAL, row, backend) is None
 
 
 def test_local_rows_cover_every_implemented_metric_and_convention() -> None:
@@ -123,13 +149,14 @@ def _shared_triples() -> list:
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("torch", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("triple", _shared_triples())
-def test_shared_reference_triple(triple: str) -> None:
+def test_shared_reference_triple(triple: str, backend: str) -> None:
     rows = [
         r
         for r in read_rows(SHARED / "values.csv")
         if r["triple"] == triple and is_target(r) and is_implemented(r)
     ]
     assert len(rows) >= 40
-    failures = [m for row in rows if (m := mismatch(SHARED, row))]
+    failures = [m for row in rows if (m := mismatch(SHARED, row, backend))]
     assert not failures, "\n".join(failures)
