@@ -196,7 +196,14 @@ DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
     "--device",
     default=None,
     help="Compute the metrics the torch backend covers with torch on this device (cpu, "
-    "cuda, cuda:1...) [default: numpy].",
+    "cuda, cuda:1...), in batches of images of one size [default: numpy].",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Triples per torch batch with --device.",
 )
 def eval_command(
     results: Path,
@@ -213,6 +220,7 @@ def eval_command(
     split_name: str | None,
     strict: bool,
     device: str | None,
+    batch_size: int,
 ) -> None:
     """Evaluate every method folder RESULTS/<method>/ against the IR and VIS sources.
 
@@ -236,6 +244,8 @@ def eval_command(
             resolve_device(device)
         except MetricInputError as exc:
             fail(f"--device {exc}")
+    elif click.get_current_context().get_parameter_source("batch_size") != ParameterSource.DEFAULT:
+        fail("--batch-size needs --device")
     problems_path = problems_file or problems_path_for(out)
     try:
         split = None if split_name is None else load_split(split_name)
@@ -257,6 +267,7 @@ def eval_command(
             progress=sys.stderr.isatty(),
             split=split,
             device=device,
+            batch_size=batch_size,
         )
     except TableMismatchError as exc:
         fail(f"{out}: {exc}")

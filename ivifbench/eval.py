@@ -33,6 +33,7 @@ from tqdm import tqdm
 from ivifbench.cache import ValueCache, result_key
 from ivifbench.computation import compute, degenerate_message
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
+from ivifbench.inputs import load_triple
 from ivifbench.matching import INFORMATIONAL_KINDS, Plan, Problem, Triple, plan_evaluation
 from ivifbench.metrics.kernels import shared_sources
 from ivifbench.splits import Split
@@ -46,6 +47,8 @@ META_COLUMNS = ("convention", "version", "split", "fused_file", "ir_file", "vis_
 #: Cache commits happen after this many jobs (and at the end), so an interrupted run keeps
 #: most of its work without paying a commit per image.
 COMMIT_EVERY = 32
+#: Triples per torch batch with ``--device`` (``--batch-size``).
+DEFAULT_BATCH_SIZE = 16
 #: Columns of the problems report.
 PROBLEM_COLUMNS = ("dataset", "method", "image", "file", "kind", "detail")
 
@@ -115,97 +118,188 @@ def size_mismatch(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> str | N
     return f"sizes differ (W x H): {described}"
 
 
-def evaluate_task(
-    task: Task,
-    ir: np.ndarray,
-    vis: np.ndarray,
-    dataset: str,
-    convention: str,
-    device: str | None = None,
-) -> Outcome:
-    """Decode the fused image of ``task`` and compute its metrics against decoded sources.
-
-    ``device``: the metrics the torch backend covers are computed there with
-    :func:`ivifbench.compute_batch` (the others with numpy). Expected input problems
-    (unreadable file, size mismatch, input rejected by the metric core) become a
-    :class:`Problem`; anything else is a bug and propagates.
-    """
+def _decode_fused(
+    task: Task, ir: np.ndarray, vis: np.ndarray, dataset: str
+) -> np.ndarray | Outcome:
+    """The task's fused image, or the :class:`Outcome` of its problem (unreadable, sizes)."""
     triple = task.triple
-
-    def problem(file: Path | str, kind: str, detail: str) -> Outcome:
-        found = Problem(dataset, triple.method, triple.image, str(file), kind, detail)
-        return Outcome(task.index, None, found)
-
     try:
         fused = read_image(triple.fused)
     except ImageReadError as exc:
-        return problem(exc.path, "unreadable", exc.reason)
+        return _problem(task, dataset, exc.path, "unreadable", exc.reason)
     mismatch = size_mismatch(fused, ir, vis)
     if mismatch:
-        return problem(triple.fused, "size_mismatch", mismatch)
+        return _problem(task, dataset, triple.fused, "size_mismatch", mismatch)
+    return fused
+
+
+def _problem(task: Task, dataset: str, file: Path | str, kind: str, detail: str) -> Outcome:
+    found = Problem(dataset, task.triple.method, task.triple.image, str(file), kind, detail)
+    return Outcome(task.index, None, found)
+
+
+def _messages(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(w.message) for w in caught))
+
+
+def evaluate_task(
+    task: Task, ir: np.ndarray, vis: np.ndarray, dataset: str, convention: str
+) -> Outcome:
+    """Decode the fused image of ``task`` and compute its metrics against decoded sources.
+
+    Expected input problems (unreadable file, size mismatch, input rejected by the metric core)
+    become a :class:`Problem`; anything else is a bug and propagates.
+    """
+    fused = _decode_fused(task, ir, vis, dataset)
+    if isinstance(fused, Outcome):
+        return fused
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            values = _compute(fused, ir, vis, task, convention, device)
+            values = compute(fused, ir, vis, metrics=list(task.metrics), convention=convention)
         except MetricInputError as exc:
-            return problem(triple.fused, "invalid_input", str(exc))
-    messages = tuple(dict.fromkeys(str(w.message) for w in caught))
-    return Outcome(task.index, {m: float(values[m]) for m in task.metrics}, None, messages)
+            return _problem(task, dataset, task.triple.fused, "invalid_input", str(exc))
+    return Outcome(task.index, values, None, _messages(caught))
 
 
-def _compute(
-    fused: np.ndarray,
-    ir: np.ndarray,
-    vis: np.ndarray,
-    task: Task,
-    convention: str,
-    device: str | None,
-) -> dict[str, float]:
-    """The task's metric values: numpy, or torch on ``device`` for the metrics it covers."""
-    names = list(task.metrics)
-    if device is None:
-        return compute(fused, ir, vis, metrics=names, convention=convention)
-    from ivifbench.torch_backend import compute_batch, covered
-
-    on_device = covered(convention, names)
-    rest = [name for name in names if name not in on_device]
-    values = compute(fused, ir, vis, metrics=rest, convention=convention) if rest else {}
-    if on_device:
-        batch = compute_batch(
-            fused[None], ir[None], vis[None], on_device, convention=convention, device=device
-        )
-        for name, tensor in batch.items():
-            value = float(tensor[0])
-            if not math.isfinite(value):
-                warnings.warn(
-                    degenerate_message(name, convention, value, str(task.triple.fused)),
-                    DegenerateMetricWarning,
-                    stacklevel=2,
-                )
-            values[name] = value
-    return {name: values[name] for name in names}
-
-
-def evaluate_job(
-    job: Job, dataset: str, convention: str, device: str | None = None
-) -> list[Outcome]:
+def evaluate_job(job: Job, dataset: str, convention: str) -> list[Outcome]:
     """Decode the job's IR and VIS once, then evaluate each task (runs in a worker process)."""
+    sources = _decode_sources(job, dataset)
+    if isinstance(sources, list):
+        return sources
+    with shared_sources():  # source-only metric work once per pair, not once per method
+        return [evaluate_task(task, *sources, dataset, convention) for task in job.tasks]
+
+
+def _decode_sources(job: Job, dataset: str) -> tuple[np.ndarray, np.ndarray] | list[Outcome]:
+    """(IR, VIS) of the job's source pair, or an 'unreadable' :class:`Outcome` per task."""
     first = job.tasks[0].triple
     try:
-        ir, vis = read_image(first.ir), read_image(first.vis)
+        return read_image(first.ir), read_image(first.vis)
     except ImageReadError as exc:
-        return [
-            Outcome(
-                t.index,
-                None,
-                Problem(
-                    dataset, t.triple.method, t.triple.image, exc.path, "unreadable", exc.reason
-                ),
-            )
-            for t in job.tasks
-        ]
-    with shared_sources():  # source-only metric work once per pair, not once per method
-        return [evaluate_task(task, ir, vis, dataset, convention, device) for task in job.tasks]
+        return [_problem(t, dataset, exc.path, "unreadable", exc.reason) for t in job.tasks]
+
+
+# --- --device: the torch backend on batches of one image size ---------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A decoded, checked task whose device metrics wait for a batch: its images, the values
+    of its metrics that only numpy computes, and the warnings other than NaN/inf values."""
+
+    task: Task
+    images: tuple[np.ndarray, np.ndarray, np.ndarray]
+    label: str
+    values: dict[str, float]
+    warnings: tuple[str, ...]
+
+
+def prepare_job(
+    job: Job, dataset: str, convention: str, on_device: frozenset[str]
+) -> list[Outcome | Prepared]:
+    """Decode and check the job's triples and compute their numpy-only metrics (runs in a
+    worker process); the ``on_device`` metrics are left to :func:`evaluate_batch`."""
+    sources = _decode_sources(job, dataset)
+    if isinstance(sources, list):
+        return sources
+    prepared: list[Outcome | Prepared] = []
+    with shared_sources():
+        for task in job.tasks:
+            fused = _decode_fused(task, *sources, dataset)
+            if isinstance(fused, Outcome):
+                prepared.append(fused)
+                continue
+            rest = [m for m in task.metrics if m not in on_device]
+            if len(rest) == len(task.metrics):  # nothing for the device
+                prepared.append(evaluate_task(task, *sources, dataset, convention))
+                continue
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    label = load_triple(fused, *sources).fused.label  # the checks of compute
+                    values = (
+                        compute(fused, *sources, metrics=rest, convention=convention)
+                        if rest
+                        else {}
+                    )
+                except MetricInputError as exc:
+                    problem = _problem(task, dataset, task.triple.fused, "invalid_input", str(exc))
+                    prepared.append(problem)
+                    continue
+            others = [w for w in caught if not issubclass(w.category, DegenerateMetricWarning)]
+            item = Prepared(task, (fused, *sources), label, values, _messages(others))
+            prepared.append(item)
+    return prepared
+
+
+def _finish(item: Prepared, device_values: dict[str, float], convention: str) -> Outcome:
+    """The outcome of a prepared task once its device metrics are known; NaN/inf warnings in
+    metric order, worded as :func:`ivifbench.compute` words them."""
+    values = {**item.values, **device_values}
+    values = {name: values[name] for name in item.task.metrics}
+    degenerate = [
+        degenerate_message(name, convention, value, item.label)
+        for name, value in values.items()
+        if not math.isfinite(value)
+    ]
+    messages = tuple(dict.fromkeys((*item.warnings, *degenerate)))
+    return Outcome(item.task.index, values, None, messages)
+
+
+def evaluate_batch(
+    items: Sequence[Prepared], names: Sequence[str], dataset: str, convention: str, device: str
+) -> list[Outcome]:
+    """The device metrics ``names`` of prepared tasks of one image shape, in one
+    :func:`ivifbench.compute_batch` call. If the batch is refused (an input the metric core
+    rejects, e.g. too small), each task is evaluated alone with numpy and gets numpy's exact
+    problem."""
+    from ivifbench.torch_backend import compute_batch
+
+    stacked = [np.stack([item.images[k] for item in items]) for k in range(3)]
+    try:
+        batch = compute_batch(*stacked, list(names), convention=convention, device=device)
+    except MetricInputError:
+        return [evaluate_task(item.task, *item.images[1:], dataset, convention) for item in items]
+    columns = {name: batch[name].cpu().tolist() for name in names}
+    return [
+        _finish(item, {name: columns[name][i] for name in names}, convention)
+        for i, item in enumerate(items)
+    ]
+
+
+def run_device_jobs(
+    jobs: Sequence[Job],
+    dataset: str,
+    convention: str,
+    device: str,
+    batch_size: int,
+    workers: int,
+) -> Iterator[list[Outcome]]:
+    """Yield the outcomes of every job: workers decode and compute the numpy-only metrics,
+    this process groups the triples by their three image shapes (no padding) and computes
+    the device metrics in batches of at most ``batch_size``."""
+    from ivifbench.torch_backend import covered
+
+    metrics = dict.fromkeys(m for job in jobs for task in job.tasks for m in task.metrics)
+    on_device = frozenset(covered(convention, list(metrics))) if metrics else frozenset()
+    worker = partial(prepare_job, dataset=dataset, convention=convention, on_device=on_device)
+    # Batches hold triples of one (fused, IR, VIS) shape needing the same device metrics.
+    pending: dict[tuple, list[Prepared]] = {}
+    for prepared in run_jobs(jobs, worker, workers):
+        ready = [item for item in prepared if isinstance(item, Outcome)]
+        if ready:
+            yield ready
+        for item in prepared:
+            if isinstance(item, Prepared):
+                names = tuple(m for m in item.task.metrics if m in on_device)
+                key = (names, *(image.shape for image in item.images))
+                bucket = pending.setdefault(key, [])
+                bucket.append(item)
+                if len(bucket) == batch_size:
+                    yield evaluate_batch(pending.pop(key), names, dataset, convention, device)
+    for (names, *_), bucket in pending.items():
+        yield evaluate_batch(bucket, names, dataset, convention, device)
 
 
 def _limit_worker_threads() -> None:
@@ -448,15 +542,17 @@ def run_eval(
     progress: bool = True,
     split: Split | None = None,
     device: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> EvalSummary:
     """Evaluate every method folder of ``results_dir`` and write/extend the table ``output``.
 
     ``split`` restricts the evaluation to the images it lists and reports those missing
     (:func:`~ivifbench.matching.plan_evaluation`). ``cache_path=None`` disables reuse across
-    runs. ``device``: see :func:`evaluate_task`. The problems report goes to ``problems_path``
-    (default :func:`problems_path_for`). Raises ValueError for an unusable layout and
-    :class:`TableMismatchError` for an incompatible existing ``output`` (both before anything
-    is computed).
+    runs. ``device``: the metrics the torch backend covers are computed there, in batches of at
+    most ``batch_size`` triples of one image shape (:func:`run_device_jobs`). The problems
+    report goes to ``problems_path`` (default :func:`problems_path_for`). Raises ValueError
+    for an unusable layout and :class:`TableMismatchError` for an incompatible existing
+    ``output`` (both before anything is computed).
     """
     start = time.perf_counter()
     plan = plan_evaluation(results_dir, ir_dir, vis_dir, dataset, split)
@@ -472,10 +568,14 @@ def run_eval(
         )
         problems += hash_problems
         from_cache = len(values)
-        worker = partial(evaluate_job, dataset=dataset, convention=convention, device=device)
+        if device is None:
+            worker = partial(evaluate_job, dataset=dataset, convention=convention)
+            batches = run_jobs(jobs, worker, workers)
+        else:
+            batches = run_device_jobs(jobs, dataset, convention, device, batch_size, workers)
         tasks = sum(len(job.tasks) for job in jobs)
         bar = tqdm(total=tasks, desc=f"eval {dataset}", unit="image", disable=not progress)
-        for done_jobs, outcomes in enumerate(run_jobs(jobs, worker, workers), start=1):
+        for done_jobs, outcomes in enumerate(batches, start=1):
             bar.update(len(outcomes))
             for outcome in outcomes:
                 triple = plan.triples[outcome.index]

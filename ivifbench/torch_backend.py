@@ -54,7 +54,7 @@ def _sums(x: Tensor) -> Tensor:
 
 def _tensor(array: np.ndarray, like: Tensor) -> Tensor:
     """A numpy constant as a float64 tensor on ``like``'s device."""
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(like.device)
+    return torch.tensor(array, dtype=torch.float64, device=like.device)
 
 
 def _codes(x: Tensor, name: str) -> Tensor:

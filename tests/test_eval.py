@@ -334,18 +334,56 @@ def test_existing_table_of_another_convention_is_refused(
     )
 
 
-def test_device_cpu_gives_the_numpy_table_within_1e8(cli_eval, eval_copy, tmp_path: Path) -> None:
-    """``--device cpu``: covered metrics by torch (Nabf by numpy), the same table to 1e-8."""
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_device_cpu_batches_give_the_numpy_table_and_problems(
+    break_dataset, cli_eval, dataset_dirs, eval_copy, tmp_path: Path, convention: str
+) -> None:
+    """``--device cpu --batch-size 3``: every default metric by torch, in batches of one image
+    shape; the same table (metrics to 1e-8, everything else identical), the same problems
+    report byte for byte (NaN warnings, a pair too small for VIF refused as numpy refuses it)."""
     data = eval_copy
-    base = ["--convention", "tang"]
+    break_dataset(data)
+    results, ir, vis = dataset_dirs(data, "msrs")
+    Image.fromarray(np.full((72, 96), 128, np.uint8)).save(results / "GAN/00004N.png")
+    for folder, image in (
+        (ir, read_image(ir / "00004N.png")),
+        (vis, read_image(vis / "00004N.png")),
+    ):
+        Image.fromarray(image[:30, :30]).save(folder / "00002N.png")
+    for method in ("CNN", "GAN"):
+        Image.fromarray(read_image(results / f"{method}/00004N.png")[:30, :30]).save(
+            results / f"{method}/00002N.png"
+        )
+    base = ["--convention", convention]
     numpy_run = cli_eval(data, tmp_path / "numpy.csv", *base)
-    torch_run = cli_eval(data, tmp_path / "torch.csv", *base, "--device", "cpu")
+    torch_run = cli_eval(
+        data, tmp_path / "torch.csv", *base, "--device", "cpu", "--batch-size", "3"
+    )
     assert numpy_run.exit_code == 0 == torch_run.exit_code, torch_run.output
     expected, got = read_table(tmp_path / "numpy.csv"), read_table(tmp_path / "torch.csv")
     assert list(got.columns) == list(expected.columns) and len(got) == len(expected) > 0
-    for metric in CONVENTIONS["tang"].default_metrics:
+    metrics = list(CONVENTIONS[convention].default_metrics)
+    text = [c for c in got.columns if c not in metrics]
+    assert got[text].equals(expected[text])
+    for metric in metrics:
         for want, value in zip(expected[metric], got[metric], strict=True):
             assert same(want, value) or math.isclose(want, value, rel_tol=1e-8), metric
+    problems = [(tmp_path / f"{name}.problems.csv").read_bytes() for name in ("numpy", "torch")]
+    assert problems[0] == problems[1]
+    assert b"00002N" in problems[0]
+    # vifb refuses the gray constant fused image with colour VIS; the others warn about NaN
+    assert (b"metric_warning" in problems[0]) == (convention != "vifb")
+
+
+def test_batch_size_needs_device_and_defaults_to_eval_s(cli_eval, eval_data, tmp_path) -> None:
+    from ivifbench.cli import eval_command
+
+    default = next(p.default for p in eval_command.params if p.name == "batch_size")
+    assert default == eval_module.DEFAULT_BATCH_SIZE
+    result = cli_eval(eval_data, tmp_path / "o.csv", "--batch-size", "4")
+    assert result.exit_code == 2 and "error: --batch-size needs --device" in result.output
+    zero = cli_eval(eval_data, tmp_path / "o.csv", "--device", "cpu", "--batch-size", "0")
+    assert zero.exit_code == 2 and not (tmp_path / "o.csv").exists()
 
 
 def test_device_cuda_without_cuda_is_a_usage_error(cli_eval, eval_data, tmp_path: Path) -> None:
