@@ -26,6 +26,8 @@ from ivifbench.metrics import (
     edge_intensity,
     gradient,
     information,
+    liu_information,
+    mef_ssim,
     moments,
     nabf,
     qabf,
@@ -114,16 +116,10 @@ def _filter_same(x: Tensor, column: np.ndarray, row: np.ndarray) -> Tensor:
 
 
 def _box_mean_valid(x: Tensor, size: int) -> Tensor:
-    """Mean over every 'valid' ``size`` x ``size`` window: window sums from an integral image
-    (exact for integer-valued data below 2^53), then one division, as the compiled kernel."""
-    integral = F.pad(x.cumsum(dim=-2).cumsum(dim=-1), (1, 0, 1, 0))
-    sums = (
-        integral[:, size:, size:]
-        - integral[:, :-size, size:]
-        - integral[:, size:, :-size]
-        + integral[:, :-size, :-size]
-    )
-    return sums / (size * size)
+    """Mean over every 'valid' ``size`` x ``size`` window: window sums (exact on integer data),
+    then one division, as the compiled kernel."""
+    ones = np.ones(size)
+    return _correlate_valid(_correlate_valid(x, ones, -2), ones, -1) / (size * size)
 
 
 def _sobel(x: Tensor, border: str) -> tuple[Tensor, Tensor]:
@@ -561,6 +557,125 @@ def qcv_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return _sums(weighted) / _sums(saliency_vis + saliency_ir)
 
 
+# --- Z. Liu's information metrics (NCIE, TE) and Tang's MS_SSIM ---------------------------------
+
+
+def _stretched_codes(images: tuple[Tensor, ...]) -> tuple[list[Tensor], Tensor]:
+    """``normalize1`` levels of each image as int64 codes (B, N), and per triple whether one
+    image was a nonzero constant (NaN levels: Liu's code fails, the value is NaN)."""
+    stretched = [_normalize1(x).flatten(1) for x in images]
+    failed = torch.stack([torch.isnan(x).any(dim=1) for x in stretched]).any(dim=0)
+    return [torch.nan_to_num(x, nan=0.0).long() for x in stretched], failed
+
+
+def _joint_probabilities(x: Tensor, y: Tensor) -> Tensor:
+    """p(x = i, y = j) per triple, (B, 256, 256), from int64 codes (B, N)."""
+    counts = _histograms(x * LEVELS + y, LEVELS * LEVELS)
+    return (counts / counts.sum(dim=1, keepdim=True)).view(-1, LEVELS, LEVELS)
+
+
+def ncie_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """NCIE (:func:`ivifbench.metrics.liu_information.ncie`)."""
+    (fc, ac, bc), failed = _stretched_codes((f, a, b))
+
+    def correlation(x: Tensor, y: Tensor) -> Tensor:
+        joint = _joint_probabilities(x, y)
+        marginals = _entropy(joint.sum(dim=1), torch.log2) + _entropy(joint.sum(dim=2), torch.log2)
+        return (marginals - _entropy(joint.flatten(1), torch.log2)) / math.log2(LEVELS)
+
+    ab, af, bf = correlation(ac, bc), correlation(ac, fc), correlation(bc, fc)
+    one = torch.ones_like(ab)
+    matrix = torch.stack(
+        [torch.stack(row, dim=1) for row in ((one, ab, af), (ab, one, bf), (af, bf, one))], dim=1
+    )
+    eigenvalues = torch.linalg.eigvalsh(matrix)
+    k = 3
+    value = 1 + (eigenvalues * torch.log2(eigenvalues / k) / k).sum(dim=1) / math.log2(LEVELS)
+    return torch.where(failed, torch.full_like(value, math.nan), value)
+
+
+def tsallis_entropy_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """TE, q = 1.85 (:func:`ivifbench.metrics.liu_information.tsallis_entropy`), the marginals
+    paired as Liu's code pairs them."""
+    (fc, ac, bc), failed = _stretched_codes((f, a, b))
+    q = liu_information.TSALLIS_Q
+    total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
+    for source in (ac, bc):
+        joint = _joint_probabilities(source, fc)
+        p_fused, p_source = joint.sum(dim=1), joint.sum(dim=2)
+        product = p_fused.unsqueeze(2) * p_source.unsqueeze(1)
+        used = (product != 0) & (joint != 0)
+        safe = torch.where(used, product, torch.ones_like(product))
+        terms = torch.where(used, joint**q / safe ** (q - 1), torch.zeros_like(joint))
+        total = total + (1 - terms.flatten(1).sum(dim=1)) / (1 - q)
+    return torch.where(failed, torch.full_like(total, math.nan), total)
+
+
+def _mef_scale_quality(a: Tensor, b: Tensor, f: Tensor) -> Tensor:
+    """Mean MEF-SSIM map of one scale (``mef_ssim._scale_quality``)."""
+    size, eps = mef_ssim.WINDOW, mef_ssim.EPS
+    n2 = float(size * size)
+    mu_a, mu_b = _box_mean_valid(a, size), _box_mean_valid(b, size)
+    var_a = _box_mean_valid(a * a, size) - mu_a * mu_a
+    var_b = _box_mean_valid(b * b, size) - mu_b * mu_b
+    cov_ab = _box_mean_valid(a * b, size) - mu_a * mu_b
+    norm_a = torch.sqrt(torch.clamp(n2 * var_a, min=0))
+    norm_b = torch.sqrt(torch.clamp(n2 * var_b, min=0))
+    strength_a, strength_b = norm_a + mef_ssim.STRENGTH_OFFSET, norm_b + mef_ssim.STRENGTH_OFFSET
+    norm_sum = torch.sqrt(torch.clamp(n2 * (var_a + var_b + 2 * cov_ab), min=0))
+    consistency = (norm_sum + eps) / (norm_a + norm_b + eps)
+    consistency = torch.where(consistency > 1, torch.full_like(consistency, 1 - eps), consistency)
+    consistency = torch.where(consistency < 0, torch.full_like(consistency, eps), consistency)
+    exponent = torch.clamp(torch.tan(math.pi / 2 * consistency), max=mef_ssim.MAX_EXPONENT)
+    weight_a = (strength_a / size) ** exponent + eps
+    weight_b = (strength_b / size) ** exponent + eps
+    total = weight_a + weight_b
+    coef_a, coef_b = weight_a / total / strength_a, weight_b / total / strength_b
+    r_norm = torch.sqrt(
+        torch.clamp(
+            n2 * (coef_a**2 * var_a + coef_b**2 * var_b + 2 * coef_a * coef_b * cov_ab), min=0
+        )
+    )
+    positive = r_norm > 0
+    high = torch.maximum(strength_a, strength_b)
+    rescale = torch.where(positive, high / torch.where(positive, r_norm, 1.0), 1.0)
+    coef_a, coef_b = coef_a * rescale, coef_b * rescale
+    taps = gaussian_window_1d(mef_ssim.WINDOW, mef_ssim.SIGMA)
+    g_a, g_b, g_f = (_filter_valid(x, taps) for x in (a, b, f))
+
+    def g_cov(x: Tensor, y: Tensor, gx: Tensor, gy: Tensor) -> Tensor:
+        return _filter_valid(x * y, taps) - gx * gy
+
+    var_r = (
+        coef_a**2 * g_cov(a, a, g_a, g_a)
+        + coef_b**2 * g_cov(b, b, g_b, g_b)
+        + 2 * coef_a * coef_b * g_cov(a, b, g_a, g_b)
+    )
+    cov_rf = coef_a * g_cov(a, f, g_a, g_f) + coef_b * g_cov(b, f, g_b, g_f)
+    quality = (2 * cov_rf + mef_ssim.C) / (var_r + g_cov(f, f, g_f, g_f) + mef_ssim.C)
+    return quality.mean(dim=(-2, -1))
+
+
+def _downsample(x: Tensor) -> Tensor:
+    """2 x 2 block means, the last row / column repeated when odd (``mef_ssim._downsample``)."""
+    rows, cols = x.shape[-2:]
+    p = F.pad(x.unsqueeze(1), (0, cols % 2, 0, rows % 2), mode="replicate").squeeze(1)
+    return (p[:, 0::2, 0::2] + p[:, 1::2, 0::2] + p[:, 0::2, 1::2] + p[:, 1::2, 1::2]) / 4
+
+
+def ms_ssim_tang_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Tang's MS_SSIM (:func:`ivifbench.metrics.mef_ssim.ms_ssim_tang`): the real part of
+    prod Q_l ^ w_l in complex arithmetic, as MATLAB."""
+    qualities = []
+    for level in range(len(mef_ssim.SCALE_WEIGHTS)):
+        if level:
+            f, a, b = _downsample(f), _downsample(a), _downsample(b)
+        qualities.append(_mef_scale_quality(a, b, f))
+    weights = _tensor(mef_ssim.SCALE_WEIGHTS, f).to(torch.complex128)
+    powers = torch.stack(qualities, dim=1).to(torch.complex128) ** weights
+    return torch.prod(powers, dim=1).real
+
+
 #: numpy metric function -> its torch twin (same keyword options).
 TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     information.entropy: entropy,
@@ -585,6 +700,9 @@ TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     squared_error.peak_signal_to_noise_ratio_vifb: peak_signal_to_noise_ratio_vifb,
     qcb.qcb: qcb_,
     qcv.qcv: qcv_,
+    liu_information.ncie: ncie_,
+    liu_information.tsallis_entropy: tsallis_entropy_,
+    mef_ssim.ms_ssim_tang: ms_ssim_tang_,
 }
 
 
@@ -628,7 +746,8 @@ def _channel_planes(conv: Convention, arrays: list[np.ndarray], device: torch.de
     gives one plane triple per fused channel (gray IR shared; colour VIS required)."""
 
     def plane(array: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(device)
+        # uint8 over the bus (8x less than float64), converted on the device.
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device).double()
 
     fused, ir, vis = arrays
     if conv.to_gray is not None:

@@ -19,6 +19,21 @@ SOURCE_FOLDERS = {"msrs": ("ir", "vi"), "roadscene": ("ir", "vis")}
 TINY_BANK = ["patch.size=32", "patch.stride=32", "subset.n=16", "pairing.ratio=1"]
 
 
+# --- torch ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one CPU thread for the test, restored after (the torch metric backend's many
+    small operations run ~10x slower with 2 threads on a busy 2-core machine)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # --- paths ------------------------------------------------------------------------------------
 
 

@@ -334,6 +334,7 @@ def test_existing_table_of_another_convention_is_refused(
     )
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
 def test_device_cpu_batches_give_the_numpy_table_and_problems(
     break_dataset, cli_eval, dataset_dirs, eval_copy, tmp_path: Path, convention: str

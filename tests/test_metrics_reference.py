@@ -116,6 +116,7 @@ def _row_params() -> list:
     return params
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize(("row", "backend"), _row_params())
 def test_reference_row(row: dict[str, str], backend: str) -> None:
     assert mismatch(LOCAL, row, backend) is None
@@ -149,6 +150,7 @@ def _shared_triples() -> list:
 
 
 @pytest.mark.shared
+@pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("torch", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("triple", _shared_triples())
 def test_shared_reference_triple(triple: str, backend: str) -> None:

@@ -26,18 +26,20 @@ TRIPLES = Path(__file__).resolve().parent / "data" / "triples"
 #: (numpy/cv2 box filter, kernel, torch) differ there by up to ~3e-9 relative.
 REL, ABS = 1e-8, 1e-12
 CONVENTIONS = ("cddfuse", "tang", "vifb")
-#: Implemented but not on the torch backend: Octave-order round-off repairs (local_ssim) or
-#: not ported (see the torch_backend docstring and docs/metrics.md).
-NOT_COVERED = {"Q0", "Qw", "Qe", "Qy", "Qc", "NCIE", "TE", "MS_SSIM"}
+#: Implemented but not on the torch backend: their numpy code repeats Octave's round-off in
+#: flat windows (local_ssim; see the torch_backend docstring and docs/metrics.md).
+NOT_COVERED = {"Q0", "Qw", "Qe", "Qy", "Qc"}
 
 Triple = list[np.ndarray]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _all_covered(convention: str, side: int | None = None) -> list[str]:
-    """Every metric of ``convention`` on the torch backend (those fitting ``side`` pixels)."""
+    """Every metric of ``convention`` on the torch backend (those whose smallest accepted
+    side is exactly ``side`` pixels, if given)."""
     implementations = ALL[convention].implementations
     names = covered(convention, list(implementations))
-    return [n for n in names if side is None or implementations[n].min_side <= side]
+    return [n for n in names if side is None or implementations[n].min_side == side]
 
 
 def _assert_batch_equal(batch: list[Triple], convention: str, metrics: list[str]) -> None:
@@ -102,8 +104,9 @@ def _gray_cases(rng: np.random.Generator, h: int, w: int) -> list[Triple]:
 def test_adversarial_gray_batches(convention: str) -> None:
     rng = np.random.default_rng(7)
     _assert_batch_equal(_gray_cases(rng, 45, 97), convention, _all_covered(convention))
-    # The smallest size each metric accepts: 41 px (VIF, VIFF) and 3 / 2 px for the others.
-    for side in (41, 3, 2):
+    # Every metric at the smallest size it accepts (1 px for EN, MI, CC...; 44 for MS_SSIM).
+    sides = {ALL[convention].implementations[n].min_side for n in _all_covered(convention)}
+    for side in sorted(sides):
         batch = _gray_cases(rng, side, side + 1)[:4]
         _assert_batch_equal(batch, convention, _all_covered(convention, side))
 
@@ -113,13 +116,13 @@ def test_colour_batches(convention: str) -> None:
     rng = np.random.default_rng(11)
 
     def image(*shape: int) -> np.ndarray:
-        return rng.integers(0, 256, (43, 47, *shape), dtype=np.uint8)
+        return rng.integers(0, 256, (45, 47, *shape), dtype=np.uint8)
 
     metrics = _all_covered(convention)
     _assert_batch_equal([[image(3), image(3), image(3)] for _ in range(2)], convention, metrics)
     # IR gray, VIS and fused colour (the usual layout; vifb shares IR across channels).
     _assert_batch_equal([[image(3), image(), image(3)] for _ in range(2)], convention, metrics)
-    flat = np.full((43, 47, 3), 90, np.uint8)
+    flat = np.full((45, 47, 3), 90, np.uint8)
     _assert_batch_equal([[flat, image(), image(3)]], convention, metrics)
 
 
@@ -144,9 +147,8 @@ def test_vifb_rejects_mixed_colour_layouts_as_compute_does() -> None:
 def test_uncovered_metrics_devices_and_inputs_fail_cleanly() -> None:
     images = np.zeros((1, 50, 50), np.uint8)
     for name in sorted(NOT_COVERED):
-        convention = "tang" if name == "MS_SSIM" else "cddfuse"
         with pytest.raises(MetricInputError, match=f"{name} not available in the torch backend"):
-            compute_batch(images, images, images, metrics=name, convention=convention)
+            compute_batch(images, images, images, metrics=name)
     if not torch.cuda.is_available():
         with pytest.raises(MetricInputError, match="CUDA is not available"):
             compute_batch(images, images, images, metrics="EN", device="cuda")
