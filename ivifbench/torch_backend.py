@@ -27,9 +27,11 @@ from ivifbench.metrics import (
     gradient,
     information,
     liu_information,
+    local_ssim,
     mef_ssim,
     moments,
     nabf,
+    piella,
     qabf,
     qcb,
     qcv,
@@ -37,6 +39,7 @@ from ivifbench.metrics import (
     ssim,
     vif,
     viff,
+    yang_cvejic,
 )
 from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
@@ -676,6 +679,142 @@ def ms_ssim_tang_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.prod(powers, dim=1).real
 
 
+# --- Z. Liu's local-SSIM metrics: Piella's Q0, Qw, Qe, Yang's Qy, Cvejic's Qc -----------------
+
+
+class _WindowStats:
+    """Gaussian 'valid' window means and second moments of named (B, H, W) images, as
+    :class:`ivifbench.metrics.local_ssim.WindowStats`: fast separable sums on the device, then
+    the fragile windows (flat: ratios of round-off) recomputed on the host in Octave's order
+    by the numpy code itself (:func:`local_ssim.octave_window_moments`), so that they are
+    bit-identical to the numpy path."""
+
+    def __init__(
+        self, images: dict[str, Tensor], pairs: list[tuple[str, str]], size: int, sigma: float
+    ) -> None:
+        self.images, self.pairs = images, pairs
+        self.window = local_ssim.fspecial_gaussian(size, sigma)
+        taps = gaussian_window_1d(size, sigma)
+        self.mean = {name: _filter_valid(x, taps) for name, x in images.items()}
+        self.second = {(x, y): _filter_valid(images[x] * images[y], taps) for x, y in pairs}
+
+    def covariance(self, x: str, y: str) -> Tensor:
+        return self.second[x, y] - self.mean[x] * self.mean[y]
+
+    def refine(self, fragile: Tensor) -> None:
+        """Recompute every map at the ``fragile`` windows (B, h, w), image by image."""
+        for index in torch.nonzero(fragile.flatten(1).any(dim=1)).flatten().tolist():
+            rows, cols = (t.cpu().numpy() for t in torch.nonzero(fragile[index], as_tuple=True))
+            host = {name: x[index].cpu().numpy() for name, x in self.images.items()}
+            means, seconds = local_ssim.octave_window_moments(
+                host, self.pairs, self.window, rows, cols
+            )
+            at = (index, torch.from_numpy(rows), torch.from_numpy(cols))
+            for name, values in means.items():
+                self.mean[name][at] = _tensor(values, fragile)
+            for pair, values in seconds.items():
+                self.second[pair][at] = _tensor(values, fragile)
+
+    def ssim_map(self, x: str, y: str, c1: float, c2: float) -> Tensor:
+        """Wang's SSIM map in ``local_ssim.ssim_map``'s order of operations."""
+        mu_x, mu_y = self.mean[x], self.mean[y]
+        mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
+        var_x = self.second[x, x] - mu_xx
+        var_y = self.second[y, y] - mu_yy
+        cov = self.second[x, y] - mu_xy
+        return ((2 * mu_xy + c1) * (2 * cov + c2)) / ((mu_xx + mu_yy + c1) * (var_x + var_y + c2))
+
+
+def _piella_maps(f: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(local quality map, var A, var B) of ``piella._weighted_maps``."""
+    pairs = [("a", "a"), ("b", "b"), ("f", "f"), ("f", "a"), ("f", "b")]
+    stats = _WindowStats({"a": a, "b": b, "f": f}, pairs, piella.WINDOW, piella.SIGMA)
+    stats.refine(stats.covariance("a", "a") + stats.covariance("b", "b") < local_ssim.FRAGILE)
+    var_a, var_b = stats.covariance("a", "a"), stats.covariance("b", "b")
+    both_flat = (var_a + var_b) == 0
+    var_a, var_b = (
+        torch.where(both_flat, var_a + 0.5, var_a),
+        torch.where(both_flat, var_b + 0.5, var_b),
+    )
+    weight = var_a / (var_a + var_b)
+    quality = weight * stats.ssim_map("f", "a", piella.C1, piella.C2)
+    quality = quality + (1 - weight) * stats.ssim_map("f", "b", piella.C1, piella.C2)
+    return quality, var_a, var_b
+
+
+def _piella_weighted(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Piella's Qw sum of the local qualities weighted by max(var A, var B) / its sum."""
+    quality, var_a, var_b = _piella_maps(f, a, b)
+    saliency = torch.maximum(var_a, var_b)
+    return _sums((saliency / _sums(saliency).view(-1, 1, 1)) * quality)
+
+
+def piella_q0_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Piella's Q0 (:func:`ivifbench.metrics.piella.piella_q0`)."""
+    return _piella_maps(f, a, b)[0].mean(dim=(-2, -1))
+
+
+def piella_qw_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Piella's Qw (:func:`ivifbench.metrics.piella.piella_qw`)."""
+    return _piella_weighted(f, a, b)
+
+
+def _prewitt_magnitude(x: Tensor) -> Tensor:
+    """sqrt(gx^2 + gy^2), gx = left - right, gy = top - bottom column / row sums of the 3 x 3
+    neighbourhood, zero padding (``piella._prewitt_magnitude``; exact on integer data)."""
+    p = F.pad(x, (1, 1, 1, 1))
+    rows3 = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    cols3 = p[..., :-2] + p[..., 1:-1] + p[..., 2:]
+    return _magnitude(rows3[..., :-2] - rows3[..., 2:], cols3[:, :-2] - cols3[:, 2:])
+
+
+def piella_qe_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Piella's Qe, alpha 1 (:func:`ivifbench.metrics.piella.piella_qe`)."""
+    return _piella_weighted(*(_prewitt_magnitude(x) for x in (f, a, b)))
+
+
+def _yang_stats(f: Tensor, a: Tensor, b: Tensor) -> _WindowStats:
+    pairs = [("a", "a"), ("b", "b"), ("f", "f"), ("a", "b"), ("a", "f"), ("b", "f")]
+    return _WindowStats({"a": a, "b": b, "f": f}, pairs, yang_cvejic.WINDOW, yang_cvejic.SIGMA)
+
+
+def _flat_pair(stats: _WindowStats, *pairs: tuple[str, str]) -> Tensor:
+    variance = {name: stats.covariance(name, name) for name in "abf"}
+    flat = [variance[x] + variance[y] < local_ssim.FRAGILE for x, y in pairs]
+    return torch.stack(flat).any(dim=0)
+
+
+def yang_qy_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Yang's Qy (:func:`ivifbench.metrics.yang_cvejic.yang_qy`), NaN spread as Liu's masks."""
+    c1, c2 = yang_cvejic.C1, yang_cvejic.C2
+    stats = _yang_stats(f, a, b)
+    stats.refine(_flat_pair(stats, ("a", "b"), ("a", "f"), ("b", "f")))
+    ssim_ab, ssim_af, ssim_bf = (stats.ssim_map(x, y, c1, c2) for x, y in ("ab", "af", "bf"))
+    var_a, var_b = stats.covariance("a", "a"), stats.covariance("b", "b")
+    redundant = (ssim_ab >= yang_cvejic.REDUNDANT).to(f.dtype)
+    weight = var_a / (var_a + var_b)
+    quality = (weight * ssim_af + (1 - weight) * ssim_bf) * redundant
+    quality = quality + torch.maximum(ssim_af, ssim_bf) * (1 - redundant)
+    return quality.mean(dim=(-2, -1))
+
+
+def cvejic_qc_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Cvejic's Qc (:func:`ivifbench.metrics.yang_cvejic.cvejic_qc`)."""
+    c1, c2 = yang_cvejic.C1, yang_cvejic.C2
+    stats = _yang_stats(f, a, b)
+    cov_af, cov_bf = stats.covariance("a", "f"), stats.covariance("b", "f")
+    near_zero = torch.minimum(torch.abs(cov_af), torch.abs(cov_bf)) < local_ssim.FRAGILE
+    near_zero |= torch.abs(cov_af + cov_bf) < local_ssim.FRAGILE
+    stats.refine(near_zero | _flat_pair(stats, ("a", "f"), ("b", "f")))
+    cov_af, cov_bf = stats.covariance("a", "f"), stats.covariance("b", "f")
+    share = cov_af / (cov_af + cov_bf)
+    quality = share * stats.ssim_map("a", "f", c1, c2)
+    quality = quality + (1 - share) * stats.ssim_map("b", "f", c1, c2)
+    quality = torch.where(share < 0, torch.zeros_like(quality), quality)
+    quality = torch.where(share > 1, torch.ones_like(quality), quality)
+    return quality.mean(dim=(-2, -1))
+
+
 #: numpy metric function -> its torch twin (same keyword options).
 TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     information.entropy: entropy,
@@ -703,6 +842,11 @@ TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     liu_information.ncie: ncie_,
     liu_information.tsallis_entropy: tsallis_entropy_,
     mef_ssim.ms_ssim_tang: ms_ssim_tang_,
+    piella.piella_q0: piella_q0_,
+    piella.piella_qw: piella_qw_,
+    piella.piella_qe: piella_qe_,
+    yang_cvejic.yang_qy: yang_qy_,
+    yang_cvejic.cvejic_qc: cvejic_qc_,
 }
 
 

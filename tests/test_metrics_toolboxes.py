@@ -5,6 +5,8 @@ absolute), values made by ``tests/references/octave_values.py``:
   Qe), ``tests/references/liu_values.csv``; every convention (gray rows agree; colour rows
   are ``rgb2gray``, i.e. ``tang``);
 * MS_SSIM: Tang's ``analysis_ms_ssim.m``, ``tests/references/tang_values.csv``, ``tang``.
+
+Each triple is checked with ``compute`` (numpy) and ``compute_batch`` (torch on CPU).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import pytest
 from scipy.linalg import blas
 
-from ivifbench import CONVENTIONS, MetricInputError, compute
+from ivifbench import CONVENTIONS, MetricInputError, compute, compute_batch
 from ivifbench.metrics import liu_information, local_ssim, mef_ssim, piella, yang_cvejic
 from ivifbench.toolbox_names import LIU_NOT_TARGETS, LIU_TOOLBOX_METRICS, TANG_EXTRA_METRICS
 from ivifdata.imageio import read_image
@@ -69,12 +71,18 @@ def _paths(folder: Path) -> list[Path]:
     return [folder / f"{name}.png" for name in ("fused", "ir", "vis")]
 
 
-def _check_triple(folder: Path) -> None:
+def _check_triple(folder: Path, backend: str = "numpy") -> None:
     targets = [t for t in TARGETS if t[0] == folder.name]
     assert {t[2] for t in targets} == set(FUNCTIONS)
+    metrics = list(FUNCTIONS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN warnings: see test_compute_warns_on_nan
-        values = compute(*_paths(folder), metrics=list(FUNCTIONS), convention="tang")
+        if backend == "numpy":
+            values = compute(*_paths(folder), metrics=metrics, convention="tang")
+        else:
+            images = [read_image(path)[None] for path in _paths(folder)]
+            batch = compute_batch(*images, metrics=metrics, convention="tang", device="cpu")
+            values = {name: float(value[0]) for name, value in batch.items()}
     failures = []
     for triple, printed, metric, ref in targets:
         ours = values[metric]
@@ -83,7 +91,7 @@ def _check_triple(folder: Path) -> None:
         else:
             ok = math.isclose(ours, ref, rel_tol=1e-6, abs_tol=1e-9)
         if not ok:
-            failures.append(f"{triple} {printed}: ours {ours!r}, reference {ref!r}")
+            failures.append(f"{triple} {printed} ({backend}): ours {ours!r}, reference {ref!r}")
     assert not failures, "\n".join(failures)
 
 
@@ -103,18 +111,33 @@ def test_reference_files_cover_every_metric_and_name_every_row(name):
     assert special <= set(LOCAL_TRIPLES)
 
 
-@pytest.mark.parametrize("triple", LOCAL_TRIPLES)
-def test_matches_reference_on_fixture_triples(triple):
-    _check_triple(LOCAL / triple)
+#: The fixture triple also checked on the torch backend in the fast suite (small and gray, with
+#: flat regions); the torch checks of the others are slow.
+FAST_TORCH_TRIPLE = "roadscene_FLIR_00006_max"
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize(
+    ("triple", "backend"),
+    [
+        pytest.param(t, b, marks=() if b == "numpy" or t == FAST_TORCH_TRIPLE else pytest.mark.slow)
+        for t in LOCAL_TRIPLES
+        for b in ("numpy", "torch")
+    ],
+)
+def test_matches_reference_on_fixture_triples(triple, backend):
+    _check_triple(LOCAL / triple, backend)
 
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_matches_reference_on_all_shared_triples():
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_matches_reference_on_all_shared_triples(backend):
     if not SHARED.is_dir():
         pytest.skip("../shared/refs is absent")
     for triple in ALL_TRIPLES:
-        _check_triple(SHARED / triple)
+        _check_triple(SHARED / triple, backend)
 
 
 def test_gray_triple_gives_the_same_under_every_convention():

@@ -76,25 +76,46 @@ class WindowStats:
     def refine(self, fragile: np.ndarray) -> None:
         """Recompute every map at the ``fragile`` windows in Octave's ``filter2`` order."""
         rows, cols = np.nonzero(fragile)
-        kernel = self.window[::-1, ::-1]  # filter2 = conv2 with rot90(w, 2)
-        m, n = kernel.shape
-        for start in range(0, rows.size, CHUNK):
-            r, c = rows[start : start + CHUNK], cols[start : start + CHUNK]
-            means = {name: np.zeros(r.size) for name in self.images}
-            seconds = {pair: np.zeros(r.size) for pair in self.pairs}
-            for j in range(n):
-                for i in range(m):
-                    tap = kernel[i, j]
-                    at = (r + (m - 1 - i), c + (n - 1 - j))
-                    values = {name: image[at] for name, image in self.images.items()}
-                    for name in means:
-                        means[name] = blas.daxpy(values[name], means[name], a=tap)
-                    for x, y in seconds:
-                        seconds[x, y] = blas.daxpy(values[x] * values[y], seconds[x, y], a=tap)
-            for name, acc in means.items():
-                self.mean[name][r, c] = acc
-            for pair, acc in seconds.items():
-                self.second[pair][r, c] = acc
+        means, seconds = octave_window_moments(self.images, self.pairs, self.window, rows, cols)
+        for name, values in means.items():
+            self.mean[name][rows, cols] = values
+        for pair, values in seconds.items():
+            self.second[pair][rows, cols] = values
+
+
+def octave_window_moments(
+    images: dict[str, np.ndarray],
+    pairs: Sequence[tuple[str, str]],
+    window: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray]]:
+    """E[x] of each image and E[x y] of each pair at the 'valid' windows whose top-left pixel
+    is (rows, cols), summed as Octave's ``filter2`` sums them (``conv2`` with the rotated
+    ``window``, one BLAS daxpy per tap in column-major order); float64, one value per window.
+    Shared with the torch backend, which recomputes its fragile windows here on the host."""
+    kernel = window[::-1, ::-1]  # filter2 = conv2 with rot90(w, 2)
+    m, n = kernel.shape
+    means = {name: np.empty(rows.size) for name in images}
+    seconds = {pair: np.empty(rows.size) for pair in pairs}
+    for start in range(0, rows.size, CHUNK):
+        r, c = rows[start : start + CHUNK], cols[start : start + CHUNK]
+        mean_acc = {name: np.zeros(r.size) for name in images}
+        second_acc = {pair: np.zeros(r.size) for pair in pairs}
+        for j in range(n):
+            for i in range(m):
+                tap = kernel[i, j]
+                at = (r + (m - 1 - i), c + (n - 1 - j))
+                values = {name: image[at] for name, image in images.items()}
+                for name in mean_acc:
+                    mean_acc[name] = blas.daxpy(values[name], mean_acc[name], a=tap)
+                for x, y in second_acc:
+                    second_acc[x, y] = blas.daxpy(values[x] * values[y], second_acc[x, y], a=tap)
+        for name, acc in mean_acc.items():
+            means[name][start : start + CHUNK] = acc
+        for pair, acc in second_acc.items():
+            seconds[pair][start : start + CHUNK] = acc
+    return means, seconds
 
 
 def ssim_map(stats: WindowStats, x: str, y: str, c1: float, c2: float) -> np.ndarray:
