@@ -2,11 +2,12 @@
 
 float64 throughout, the same definitions as the numpy metrics in :mod:`ivifbench.metrics`
 (values agree to 1e-8 relative in ``tests/test_torch_backend.py``). Every metric function takes
-(B, H, W) float64 tensors of 0-255 grey levels and returns a float64 tensor (B,). Covered: the
-default metrics of every convention (``cddfuse``, ``tang`` with Nabf, ``vifb`` with its
-per-channel colour handling) and VIFF. Not covered (``MetricInputError``): the extra Liu / Tang
-metrics Q0, Qw, Qe, Qy, Qc, NCIE, TE and MS_SSIM (their numpy code repeats Octave's round-off
-step by step in ``local_ssim``; not ported).
+(B, H, W) float64 tensors of 0-255 grey levels and returns a float64 tensor (B,). Covered:
+every metric of every convention (``cddfuse``; ``tang`` with Nabf; ``vifb`` with its
+per-channel colour handling; VIFF, Q0, Qw, Qe, Qy, Qc, NCIE, TE, MS_SSIM). Liu's local-SSIM
+metrics take ratios of round-off in flat windows; those windows are recomputed on the host by
+the numpy code (:func:`ivifbench.metrics.local_ssim.octave_window_moments`), the rest runs on
+the device. A metric without a torch twin raises ``MetricInputError``.
 """
 
 from __future__ import annotations
