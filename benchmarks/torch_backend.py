@@ -1,7 +1,7 @@
 """Throughput of the torch backend (``ivifbench.compute_batch``) against the numpy path.
 
 One command prints, all measured in this run on synthesised 640x480 triples (IR gray, VIS RGB,
-fused gray):
+fused gray; fused RGB for ``vifb``, which evaluates per channel):
 
 * baseline: ``ivifbench.compute`` (numpy with the compiled kernels, what ``eval`` uses without
   ``--device``), one triple at a time, triples/s in this process;
@@ -38,17 +38,21 @@ from ivifbench.torch_backend import covered, resolve_device  # noqa: E402
 HEIGHT, WIDTH = 480, 640
 
 
-def triples(count: int, seed: int = 0) -> list[np.ndarray]:
+def triples(count: int, colour_fused: bool = False, seed: int = 0) -> list[np.ndarray]:
     """(fused, IR, VIS) stacks of ``count`` synthetic triples: uint8 (B, H, W), (B, H, W),
-    (B, H, W, 3); the fused image is the mean of IR and the gray VIS."""
+    (B, H, W, 3); the fused image is the mean of IR and the gray VIS, or with
+    ``colour_fused`` (for ``vifb``) the mean of IR and each VIS channel."""
     rng = np.random.default_rng(seed)
     ir = np.stack([_texture(rng, HEIGHT, WIDTH) for _ in range(count)])
     vis = np.stack(
         [np.stack([_texture(rng, HEIGHT, WIDTH) for _ in range(3)], axis=2) for _ in range(count)]
     )
-    gray = np.stack([cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in vis])
-    fused = ((ir.astype(np.uint16) + gray) // 2).astype(np.uint8)
-    return [fused, ir, vis]
+    if colour_fused:
+        fused = (ir[..., np.newaxis].astype(np.uint16) + vis) // 2
+    else:
+        gray = np.stack([cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in vis])
+        fused = (ir.astype(np.uint16) + gray) // 2
+    return [fused.astype(np.uint8), ir, vis]
 
 
 def numpy_rate(data: list[np.ndarray], metrics: list[str], convention: str, seconds: float):
@@ -106,7 +110,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     sizes = [int(b) for b in args.batches.split(",")]
     metrics = covered(args.convention)
-    data = triples(max(sizes))
+    data = triples(max(sizes), colour_fused=args.convention == "vifb")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
         f"{args.convention} defaults ({', '.join(metrics)}), {WIDTH}x{HEIGHT} triples; "
