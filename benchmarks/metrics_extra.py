@@ -1,7 +1,9 @@
 """Time EI, CE, Qcb, Qcv (vifb), Nabf (tang) and VIFF on the 640x480 reference triples, one core.
 
 Per metric, the median wall and CPU milliseconds per call of the function ``ivifbench.compute``
-runs (float64 planes already decoded; medians over calls, then over triples) and two ratios:
+runs (float64 planes already decoded; medians over calls, then over triples), the CPU
+milliseconds of the same calls on the numpy reference path (``kernels.reference_path()``,
+timed in the same run) and two ratios:
 
 * against the reference toolbox's own time for the same call, the ``seconds`` of that metric in
   ``values.csv`` (Octave 7.3 for VIFB, Tang and Han, measured when the set was made);
@@ -36,6 +38,7 @@ from scipy.signal import convolve2d, correlate2d  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ivifbench.conventions import CONVENTIONS  # noqa: E402
+from ivifbench.metrics import kernels  # noqa: E402
 from ivifdata.imageio import read_image  # noqa: E402
 
 REFS = Path(__file__).resolve().parents[1] / ".." / "shared" / "refs"
@@ -235,15 +238,18 @@ def main() -> None:
     ]
     print(f"{len(folders)} gray 640x480 triples, median of {args.repeats} calls, 1 thread")
     print(
-        f"{'metric':<6} {'wall ms':>8} {'cpu ms':>7} {'ref ms':>7} {'vs ref':>7} "
-        f"{'direct ms':>9} {'vs direct':>9} {'rel diff':>9}"
+        f"{'metric':<6} {'wall ms':>8} {'cpu ms':>7} {'numpy ms':>8} {'vs numpy':>8} "
+        f"{'ref ms':>7} {'vs ref':>7} {'direct ms':>9} {'vs direct':>9} {'rel diff':>9}"
     )
     total = 0.0
     for name, (convention, reference, printed) in TIMED.items():
         impl = CONVENTIONS[convention].implementations[name]
         runs = [timed(lambda f=impl, p=p: f(*p), args.repeats) for p in planes]
+        with kernels.reference_path():
+            numpy_runs = [timed(lambda f=impl, p=p: f(*p), args.repeats) for p in planes]
         wall = statistics.median(run[1] for run in runs)
         cpu = statistics.median(run[2] for run in runs)
+        numpy_cpu = statistics.median(run[2] for run in numpy_runs)
         total += wall
         ref = 1e3 * recorded.get((reference, printed), float("nan"))
         with np.errstate(all="ignore"):
@@ -252,7 +258,8 @@ def main() -> None:
             direct_ms = 1e3 * (time.perf_counter() - start)
         diff = abs(runs[0][0] - direct) / max(abs(direct), 1e-300)
         print(
-            f"{name:<6} {wall:8.2f} {cpu:7.2f} {ref:7.0f} {ref / wall:6.0f}x "
+            f"{name:<6} {wall:8.2f} {cpu:7.2f} {numpy_cpu:8.2f} {numpy_cpu / cpu:7.1f}x "
+            f"{ref:7.0f} {ref / wall:6.0f}x "
             f"{direct_ms:9.0f} {direct_ms / wall:8.0f}x {diff:9.1e}"
         )
     print(f"{'all six':<6} {total:8.2f}")

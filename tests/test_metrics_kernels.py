@@ -12,11 +12,23 @@ from __future__ import annotations
 import math
 import warnings
 
+import cv2
 import numpy as np
 import pytest
+import scipy.fft
 
 from ivifbench import CONVENTIONS, compute
-from ivifbench.metrics import information, kernels, qabf, vif
+from ivifbench.metrics import (
+    edge_intensity,
+    information,
+    kernels,
+    matlab_compat,
+    qabf,
+    qcb,
+    qcv,
+    vif,
+    vifb_kernels,
+)
 from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
 #: SSIM on a constant fused image cancels E[x^2] - mu^2 against C2 = 3.6e-3: summation orders
@@ -164,6 +176,9 @@ def test_shared_source_work_gives_the_same_values(convention: str) -> None:
             cache = kernels._SHARED[0]
             assert any(key[0] == "vif moments" for key in cache)
             assert any(key[0] == "qabf edges" for key in cache)
+            if convention == "vifb":
+                kinds = {"qcb contrast", "qcv source", "grey probabilities"}
+                assert kinds <= {key[0] for key in cache}
     assert kernels._SHARED[0] is None
     for one, other in zip(alone, shared, strict=True):
         _assert_same(other, one, convention)
@@ -171,3 +186,86 @@ def test_shared_source_work_gives_the_same_values(convention: str) -> None:
             a == b or (math.isnan(a) and math.isnan(b))
             for a, b in zip(one.values(), other.values(), strict=True)
         )
+
+
+def _vifb_planes() -> dict[str, np.ndarray]:
+    """Planes for the VIFB kernels: random, odd-sized, at Qcb's minimum size, smooth, sparse,
+    saturated, with exact halves in the stretch, and the degenerate constants."""
+    rng = np.random.default_rng(12)
+    return {
+        "random": rng.integers(0, 256, (61, 83)).astype(float),
+        "odd": rng.integers(0, 256, (45, 97)).astype(float),
+        "minimum": rng.integers(0, 256, (qcb.MIN_SIDE, qcb.MIN_SIDE + 2)).astype(float),
+        "smooth": np.add.outer(np.arange(40.0), np.arange(50.0)),
+        "sparse": (rng.random((47, 53)) > 0.97) * 255.0,
+        "saturated": np.clip(rng.integers(0, 256, (48, 52)) * 3, 0, 255).astype(float),
+        "halves": np.tile([0.0, 1.0, 102.0, 2.0, 0.5, 1.5], (33, 7)),
+        "zeros": np.zeros((35, 40)),
+        "constant": np.full((35, 40), 7.0),
+    }
+
+
+@pytest.mark.parametrize("case", list(_vifb_planes()))
+def test_stretch_kernel_equals_numpy_stretches(case: str) -> None:
+    x = _vifb_planes()[case]
+    liu, ok = vifb_kernels.stretched(x)
+    np.testing.assert_array_equal(liu, matlab_compat.minmax_stretch_255(x))
+    assert ok == (case != "halves")  # 0.5 and 1.5 are not grey levels
+    vifb_mi, _ = vifb_kernels.stretched(x, np.empty(x.shape), nan_if_constant=False)
+    np.testing.assert_array_equal(vifb_mi, information._stretch_vifb(x))
+
+
+@pytest.mark.parametrize("case", list(_vifb_planes()))
+def test_qcb_qcv_ei_kernels_equal_their_numpy_maps(case: str) -> None:
+    """Map by map, not only the final means: the CSF filter, the masked contrast, the block
+    saliency and distortion, and the EI sum."""
+    x = matlab_compat.minmax_stretch_255(_vifb_planes()[case])
+    for csf in (qcb._dog_csf(*x.shape), qcv._mannos_sakrison_csf(*x.shape)):
+        want = scipy.fft.irfft2(scipy.fft.rfft2(x) * csf, s=x.shape)
+        got = vifb_kernels.csf_filtered(x, csf, np.empty(x.shape))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    filtered = scipy.fft.irfft2(scipy.fft.rfft2(x) * qcb._dog_csf(*x.shape), s=x.shape)
+    with np.errstate(all="ignore"):
+        want = qcb._masked_contrast(
+            *(
+                cv2.sepFilter2D(filtered, cv2.CV_64F, *qcb._gaussian_factors(s), borderType=0)
+                for s in qcb.CONTRAST_SIGMAS
+            )
+        )
+        got = np.empty(x.shape)
+        (norm_c, taps_c), (norm_s, taps_s) = map(qcb._gaussian_factors, qcb.CONTRAST_SIGMAS)
+        vifb_kernels.qcb_contrast(filtered, taps_c, norm_c, taps_s, norm_s, qcb.MASK_Z, got)
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-300, equal_nan=True)
+        saliency = vifb_kernels.block_saliency(x, qcv.BLOCK, qcv.SALIENCY_ALPHA)
+        np.testing.assert_allclose(saliency, qcv._block_saliency(x), rtol=1e-12, equal_nan=True)
+        squares = vifb_kernels.block_mean_squares(filtered, qcv.BLOCK)
+        want = qcv._block_sums(filtered * filtered) / qcv.BLOCK**2
+        np.testing.assert_allclose(squares, want, rtol=1e-12, atol=0, equal_nan=True)
+    assert squares.shape == (-(-x.shape[0] // 16), -(-x.shape[1] // 16))
+    fused = _vifb_planes()[case]
+    got = edge_intensity.edge_intensity(fused)
+    with kernels.reference_path():
+        assert math.isclose(got, edge_intensity.edge_intensity(fused), rel_tol=1e-12)
+
+
+def test_qcb_quality_kernel_flags_the_vifb_nan_cases() -> None:
+    rng = np.random.default_rng(13)
+    good = [rng.random((4, 5)) + 0.1 for _ in range(3)]
+    total, ok = vifb_kernels.qcb_quality_sum(*good)
+    cf, ca, cb = good
+    want = (cb**2 * np.minimum(cb, cf) / np.maximum(cb, cf)) / (cb**2 + ca**2)
+    want += (ca**2 * np.minimum(ca, cf) / np.maximum(ca, cf)) / (cb**2 + ca**2)
+    assert ok and math.isclose(total, want.sum(), rel_tol=1e-14)
+    for bad in (0.0, np.inf, np.nan):
+        for k in range(3):
+            maps = [c.copy() for c in good]
+            maps[k][2, 3] = bad
+            assert not vifb_kernels.qcb_quality_sum(*maps)[1]
+
+
+def test_workspace_buffers_are_reused_per_name_and_shape() -> None:
+    first = vifb_kernels.workspace("test", (3, 4))
+    assert vifb_kernels.workspace("test", (3, 4)) is first
+    assert vifb_kernels.workspace("other", (3, 4)) is not first
+    resized = vifb_kernels.workspace("test", (4, 4), np.complex128)
+    assert resized.shape == (4, 4) and resized.dtype == np.complex128

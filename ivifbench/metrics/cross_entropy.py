@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ivifbench.metrics import kernels
 from ivifbench.metrics.checks import check_shapes
 from ivifbench.metrics.numerics import grey_codes
 
@@ -15,6 +16,10 @@ LEVELS = 256
 
 def _grey_level_probabilities(image: np.ndarray, name: str) -> np.ndarray:
     """Probability of each grey level 0..255 of an image of integer grey levels 0-255."""
+    if kernels.active() and image.dtype == np.float64:
+        counts, ok = kernels.grey_histogram(np.ascontiguousarray(image))
+        if ok:
+            return counts / image.size
     codes = image.ravel() if image.dtype == np.uint8 else grey_codes(image, name).ravel()
     return np.bincount(codes, minlength=LEVELS) / codes.size
 
@@ -36,6 +41,16 @@ def cross_entropy(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """
     check_shapes("CE", MIN_SIDE, fused=fused, ir=ir, vis=vis)
     p_fused = _grey_level_probabilities(np.asarray(fused), "CE: fused")
-    d_vis = _divergence_bits(_grey_level_probabilities(np.asarray(vis), "CE: vis"), p_fused)
-    d_ir = _divergence_bits(_grey_level_probabilities(np.asarray(ir), "CE: ir"), p_fused)
-    return (d_vis + d_ir) / 2.0
+    divergences = []
+    for name, source in (("vis", np.asarray(vis)), ("ir", np.asarray(ir))):
+
+        def probabilities(source: np.ndarray = source, name: str = name) -> np.ndarray:
+            return _grey_level_probabilities(source, f"CE: {name}")
+
+        if kernels.active():  # once per source image inside kernels.shared_sources()
+            key = ("grey probabilities", kernels.array_key(source))
+            p_source = kernels.shared(key, (source,), probabilities)
+        else:
+            p_source = probabilities()
+        divergences.append(_divergence_bits(p_source, p_fused))
+    return (divergences[0] + divergences[1]) / 2.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ivifbench.metrics import kernels, vifb_kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.numerics import row_blocks, sobel_rows
 
@@ -21,6 +22,8 @@ def edge_intensity(fused: np.ndarray) -> float:
     averages all of them, which equals the mean of this function over the channels.
     """
     (f,) = gray_images("EI", MIN_SIDE, fused=fused)
+    if kernels.active():
+        return vifb_kernels.sobel_magnitude_sum(f) / f.size
     # OpenCV's 3x3 Sobel kernels are fspecial('sobel') and its transpose up to sign; bands of
     # rows keep the intermediates in cache.
     total = 0.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics import kernels
+from ivifbench.metrics import kernels, vifb_kernels
 from ivifbench.metrics.matlab_compat import matlab_round
 from ivifbench.metrics.numerics import grey_codes
 
@@ -49,11 +49,13 @@ def _mutual_information_compiled(
     grey levels (the numpy path then raises its error)."""
     images = kernels.contiguous(fused, a, b)
     if stretch:
-        if not all(
-            np.array_equal(np.floor(x), x) and x.min() >= 0 and x.max() <= 255 for x in images
-        ):
+        stretched = [
+            vifb_kernels.stretched(x, vifb_kernels.workspace(f"mi {k}", x.shape), False)
+            for k, x in enumerate(images)
+        ]
+        if not all(ok for _, ok in stretched):
             return None
-        images = kernels.contiguous(*(_stretch_vifb(x) for x in images))
+        images = [x for x, _ in stretched]
     hists, joints, ok = kernels.grey_histograms(*images, saturate_joint)
     if not ok:
         return None

@@ -70,10 +70,8 @@ def qabf(fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, input_scale: float 
             (a, b),
             (4, *a.shape),
         )
-        if input_scale != 1.0:
-            fused, a, b = fused * input_scale, a * input_scale, b * input_scale
         numerator, denominator = kernels.qabf_sums(
-            fused, a, b, KG, DG, -KA / (math.pi / 2), KA * (1.0 - DA), sources, mode
+            fused, a, b, input_scale, KG, DG, -KA / (math.pi / 2), KA * (1.0 - DA), sources, mode
         )
         numerator *= TG * TA
     else:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
+from ivifbench.metrics import kernels, vifb_kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.matlab_compat import half_spectrum_radius, minmax_stretch_255
 from ivifbench.metrics.numerics import row_blocks
@@ -91,6 +92,35 @@ def _quality_sum(
     return float(quality.sum())
 
 
+def _masked_contrast_compiled(image: np.ndarray, csf: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:func:`_masked_contrast` of :func:`_centre_and_surround` by the compiled kernels,
+    into ``out``."""
+    stretched, _ = vifb_kernels.stretched(image, vifb_kernels.workspace("stretched", image.shape))
+    filtered = vifb_kernels.csf_filtered(
+        stretched, csf, vifb_kernels.workspace("filtered", image.shape)
+    )
+    (norm_c, taps_c), (norm_s, taps_s) = (_gaussian_factors(s) for s in CONTRAST_SIGMAS)
+    vifb_kernels.qcb_contrast(filtered, taps_c, norm_c, taps_s, norm_s, MASK_Z, out)
+    return out
+
+
+def _qcb_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.ndarray) -> float:
+    """Mean quality by the compiled kernels; the sources' masked contrasts are made once
+    per source image inside ``kernels.shared_sources()`` (else in reused buffers)."""
+    shape = fused.shape
+    contrasts = [_masked_contrast_compiled(fused, csf, vifb_kernels.workspace("qcb F", shape))]
+    for name, source in (("qcb IR", ir), ("qcb VIS", vis)):
+
+        def make(source: np.ndarray = source, name: str = name) -> np.ndarray:
+            out = np.empty(shape) if kernels.sharing() else vifb_kernels.workspace(name, shape)
+            return _masked_contrast_compiled(source, csf, out)
+
+        key = ("qcb contrast", kernels.array_key(source))
+        contrasts.append(kernels.shared(key, (source,), make))
+    total, ok = vifb_kernels.qcb_quality_sum(*contrasts)
+    return total / fused.size if ok else np.nan
+
+
 def qcb(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Chen-Blum quality, unitless, higher is better (about 0..1).
 
@@ -105,6 +135,8 @@ def qcb(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     rows, cols = images[0].shape
     csf = _dog_csf(rows, cols)
     with np.errstate(all="ignore"):
+        if kernels.active():
+            return _qcb_compiled(*images, csf)
         blurred = [_centre_and_surround(image, csf) for image in images]
         total = 0.0
         for block in row_blocks(rows):

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
+from ivifbench.metrics import kernels, vifb_kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.matlab_compat import half_spectrum_radius, minmax_stretch_255
 from ivifbench.metrics.numerics import row_blocks, sobel_rows
@@ -68,6 +69,35 @@ def _block_distortion(source: np.ndarray, fused: np.ndarray, csf: np.ndarray) ->
     return _block_sums(np.square(filtered, out=filtered)) / (BLOCK * BLOCK)
 
 
+def _source_work(source: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(stretched source, its block saliency) by the compiled kernels (the stretched image in
+    this thread's buffer ``name`` outside a ``kernels.shared_sources()`` block)."""
+    out = (
+        np.empty(source.shape) if kernels.sharing() else vifb_kernels.workspace(name, source.shape)
+    )
+    stretched, _ = vifb_kernels.stretched(source, out)
+    return stretched, vifb_kernels.block_saliency(stretched, BLOCK, SALIENCY_ALPHA)
+
+
+def _qcv_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.ndarray) -> float:
+    """:func:`qcv` by the compiled kernels; the sources' stretch and saliency are made once
+    per source image inside ``kernels.shared_sources()``."""
+    shape = fused.shape
+    f, _ = vifb_kernels.stretched(fused, vifb_kernels.workspace("stretched", shape))
+    difference = vifb_kernels.workspace("difference", shape)
+    filtered = vifb_kernels.workspace("filtered", shape)
+    weighted = saliency_total = 0.0
+    for name, source in (("qcv VIS", vis), ("qcv IR", ir)):
+        key = ("qcv source", kernels.array_key(source))
+        s, saliency = kernels.shared(key, (source,), lambda s=source, n=name: _source_work(s, n))
+        np.subtract(s, f, out=difference)
+        vifb_kernels.csf_filtered(difference, csf, filtered)
+        distortion = vifb_kernels.block_mean_squares(filtered, BLOCK)
+        weighted += float(np.sum(saliency * distortion))
+        saliency_total += float(np.sum(saliency))
+    return weighted / saliency_total
+
+
 def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Chen-Varshney quality in squared grey levels (0-255 scale); lower is better.
 
@@ -82,6 +112,8 @@ def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     images = gray_images("Qcv", MIN_SIDE, fused=fused, ir=ir, vis=vis)
     csf = _mannos_sakrison_csf(*images[0].shape)
     with np.errstate(all="ignore"):
+        if kernels.active():
+            return _qcv_compiled(*images, csf)
         f, a, b = (minmax_stretch_255(image) for image in images)
         saliency_vis, saliency_ir = _block_saliency(b), _block_saliency(a)
         weighted = saliency_vis * _block_distortion(b, f, csf)
