@@ -71,6 +71,7 @@ def _cases() -> dict[str, list[np.ndarray]]:
         "odd sizes": [gray(45, 97) for _ in range(3)],
         "minimum size": [gray(side, side) for _ in range(3)],
         "constant": [np.full((50, 50), 128, np.uint8) for _ in range(3)],
+        "all zero": [np.zeros((50, 50), np.uint8) for _ in range(3)],
         "constant fused": [np.full((50, 50), 7, np.uint8), gray(50, 50), gray(50, 50)],
         "constant source": [gray(50, 50), np.zeros((50, 50), np.uint8), gray(50, 50)],
         "saturated": [np.full((48, 52), 255, np.uint8), gray(48, 52), np.zeros((48, 52), np.uint8)],

@@ -95,7 +95,7 @@ def _qcv_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.nd
         distortion = vifb_kernels.block_mean_squares(filtered, BLOCK)
         weighted += float(np.sum(saliency * distortion))
         saliency_total += float(np.sum(saliency))
-    return weighted / saliency_total
+    return float(np.float64(weighted) / saliency_total)  # 0/0 (all-zero sources): NaN
 
 
 def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
