@@ -325,9 +325,6 @@ def read_gray(path: str | Path, rule: str = "pil601") -> np.ndarray:
 
 def write_png(path: str | Path, arr: np.ndarray) -> None:
     """Write a (H, W) or (H, W, 3) RGB uint8/uint16 array as a lossless PNG."""
-    if arr.ndim == 3 and arr.shape[2] == 3:
-        Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG")
-    elif arr.ndim == 2:
-        Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG")
-    else:
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
         raise ValueError(f"write_png: expected (H, W) or (H, W, 3), got shape {arr.shape}")
+    Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG")

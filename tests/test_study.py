@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import torch
 import yaml
 from click.testing import CliRunner
 
+from ivifdata.imageio import read_image, write_png
 from ivifmodels.cli import main
 from ivifmodels.study import run as study_run
 from ivifmodels.study.plan import plan_study
@@ -204,6 +206,8 @@ def test_changed_study_is_refused_unless_forced(reference, tmp_path):
         ),
         ({"paradigms": {"sptp": {"pairing.epochs": 3}}}, "paradigms.sptp.pairing.epochs"),
         ({"train": {"batch": 4}}, "train.steps: required key"),
+        ({"references": {"vis": "nowhere"}}, "references.vis: "),
+        ({"references": {"cnn": "."}}, "references.cnn: name clashes with a trained row"),
     ],
 )
 def test_bad_study_gives_one_error_and_writes_nothing(tmp_path, changes, key):
@@ -214,6 +218,51 @@ def test_bad_study_gives_one_error_and_writes_nothing(tmp_path, changes, key):
     assert len(errors) == 1 and key in errors[0], result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def _reference_folder(tmp_path: Path, *, skip: str = "") -> tuple[Path, list]:
+    """A folder of 'fused' images for the tiny study's test pairs (their VIS images, under
+    ``msrs/``, except ``skip``), and the test pairs."""
+    tests = plan_study(load_study(write_study(tmp_path / "plain"))).tests
+    refs = tmp_path / "refs"
+    (refs / "msrs").mkdir(parents=True)
+    for t in tests:
+        if t.id != skip:
+            shutil.copyfile(t.vis, refs / "msrs" / f"{t.id}{t.vis.suffix}")
+    return refs, tests
+
+
+def test_reference_folder_missing_a_test_image_is_refused(tmp_path):
+    refs, _ = _reference_folder(tmp_path, skip="00055D")
+    path = write_study(tmp_path, references={"visible": str(refs)})
+    result = invoke("study", str(path), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    assert "references.visible: no image for 1 of 2 test pair(s)" in result.output
+    assert "(e.g. msrs/00055D)" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_reference_rows_are_copied_evaluated_and_refreshed(reference, tmp_path):
+    """A ``references:`` row is copied beside the trained rows, evaluated and reported; a
+    changed image of its folder is copied and evaluated again on the next run."""
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    refs, tests = _reference_folder(tmp_path)
+    path = write_study(tmp_path, references={"visible": str(refs)})
+    result = invoke("study", str(path), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    fused = out / "fused" / "msrs" / "visible"
+    assert sorted(p.name for p in fused.iterdir()) == sorted(f"{t.id}.png" for t in tests)
+    assert "| reference | visible | 1 |" in (out / "report" / "table.md").read_text()
+    rows = (out / "report" / "per_image.csv").read_text()
+    assert rows.count("\nmsrs,reference,visible,,visible,") == len(tests)
+    changed = refs / "msrs" / "00004N.png"
+    write_png(changed, 255 - read_image(changed))
+    again = invoke("study", str(path), "-o", str(out))
+    assert again.exit_code == 0, again.output
+    assert (fused / "00004N.png").read_bytes() == changed.read_bytes()
+    assert (out / "report" / "per_image.csv").read_text() != rows
+    assert report_of(out)["models"] == report_of(reference)["models"]  # nothing retrained
 
 
 def test_shipped_study_files_validate():

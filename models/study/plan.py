@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivifdata.build import Plan, plan_build
+from ivifdata.files import images_by_stem
 from ivifdata.recipe import RecipeError
 from ivifdata.sources import resolve_sources
+from ivifdata.tarshards import sha256_file
 
 from .spec import MODELS, Study, StudyError, selection_recipe
 
@@ -32,6 +34,17 @@ class TestPair:
 
 
 @dataclass(frozen=True)
+class ReferenceRow:
+    """A folder of fused images shown beside the trained rows: the image of each test pair
+    (``(dataset, id) -> file``) and the sha256 of each, so that a changed image is fused
+    (copied) and evaluated again."""
+
+    folder: Path
+    images: dict[tuple[str, str], Path]
+    sha256: dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
 class StudyPlan:
     """A study checked against the data: build plans by recipe digest, test pairs, references."""
 
@@ -39,7 +52,7 @@ class StudyPlan:
     builds: dict[str, Plan]
     tests: list[TestPair]
     released: dict[str, Path]  # model -> released weights file (when $IVIF_WEIGHTS has it)
-    references: dict[str, Path]  # row name -> folder of fused images
+    references: dict[str, ReferenceRow]  # row name -> its fused images
 
     @property
     def datasets(self) -> list[str]:
@@ -127,12 +140,42 @@ def plan_study(study: Study, workers: int = 1) -> StudyPlan:
             ],
             study.source,
         )
-    references = {}
-    for name, folder in study.get("references").items():
-        path = study.resolve(folder)
-        if not path.is_dir():
-            raise StudyError([f"references.{name}: {path} is not a folder"], study.source)
-        if name in MODELS or "." in name:
-            raise StudyError([f"references.{name}: name clashes with a trained row"], study.source)
-        references[name] = path
+    references = {
+        name: _reference_row(study, name, folder, tests)
+        for name, folder in study.get("references").items()
+    }
     return StudyPlan(study, builds, tests, _released(study), references)
+
+
+def _reference_row(study: Study, name: str, folder: str, tests: list[TestPair]) -> ReferenceRow:
+    """The reference folder's image of every test pair: ``<folder>/<dataset>/<id>.<ext>``, else
+    ``<folder>/<id>.<ext>`` (matched as ``ivifbench eval`` matches, :mod:`ivifdata.files`).
+    A missing folder or image, or a name that clashes with a trained row, is a StudyError."""
+    key = f"references.{name}"
+    if name in MODELS or "." in name:
+        raise StudyError([f"{key}: name clashes with a trained row"], study.source)
+    path = study.resolve(folder)
+    if not path.is_dir():
+        raise StudyError([f"{key}: {path} is not a folder"], study.source)
+    indexes = {path: images_by_stem(path)}
+    images: dict[tuple[str, str], Path] = {}
+    missing = []
+    for t in tests:
+        sub = path / t.dataset
+        if sub not in indexes:
+            indexes[sub] = images_by_stem(sub) if sub.is_dir() else None
+        found = [index.by_stem.get(t.id) for index in (indexes[sub], indexes[path]) if index]
+        found = [p for p in found if p is not None]
+        if found:
+            images[(t.dataset, t.id)] = found[0]
+        else:
+            missing.append(f"{t.dataset}/{t.id}")
+    if missing:
+        raise StudyError(
+            [
+                f"{key}: no image for {len(missing)} of {len(tests)} test pair(s) in {path} "
+                f"(e.g. {missing[0]}); name each <id>.<ext>, in the folder or in <dataset>/"
+            ],
+            study.source,
+        )
+    return ReferenceRow(path, images, {k: sha256_file(p) for k, p in images.items()})

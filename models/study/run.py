@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ivifdata.atomic import write_json_atomic
+from ivifdata.atomic import atomic_path, write_json_atomic
 from ivifdata.pair_sampler import EpochSampler
 from ivifdata.tarshards import sha256_file
 
@@ -490,13 +490,14 @@ class StudyRunner:
                 "seed": None,
                 "weights": str(path),
             }
-        for name, folder in self.plan.references.items():
+        for name, row in self.plan.references.items():
             out[name] = {
                 "kind": "folder",
                 "model": "reference",
                 "paradigm": name,
                 "seed": None,
-                "folder": str(folder),
+                "folder": str(row.folder),
+                "images": digest(sorted(row.sha256.items())),
             }
         return out
 
@@ -510,9 +511,8 @@ class StudyRunner:
                     t.ir_sha256 if band == "ir" else t.vis_sha256
                 ):
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = dst.with_name(f".{dst.name}.part")
-                    shutil.copyfile(src, tmp)
-                    os.replace(tmp, dst)
+                    with atomic_path(dst, durable=False) as tmp:
+                        shutil.copyfile(src, tmp)
         return key
 
     def _fuse_key(self, name: str, spec: dict[str, Any], tests: str) -> str:
@@ -520,7 +520,7 @@ class StudyRunner:
         source = (
             self.state["cells"][spec["cell"]]["model_digest"]
             if spec["kind"] == "trained"
-            else spec.get("weights") or spec.get("folder")
+            else spec.get("weights") or spec["images"]
         )
         return digest([name, source, tests, ev["tile"], ev["stride"], ev["gray"]])
 
@@ -542,7 +542,7 @@ class StudyRunner:
             self.display.note(f"fuse {k}/{len(methods)}: {name}")
             self.state["fused"].pop(name, None)
             if spec["kind"] == "folder":
-                self._copy_reference(name, Path(spec["folder"]))
+                self._copy_reference(name)
             else:
                 self._fuse_method(name, spec["model"], Path(spec["weights"]))
             self.state["fused"][name] = keys[name]
@@ -573,25 +573,19 @@ class StudyRunner:
             )
             dst = self.outdir / "fused" / t.dataset / name / f"{t.id}.png"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".{dst.name}.part.png")
-            write_png(tmp, image)
-            os.replace(tmp, dst)
+            with atomic_path(dst, durable=False) as tmp:
+                write_png(tmp, image)
             self.display.advance()
 
-    def _copy_reference(self, name: str, folder: Path) -> None:
-        from ivifbench.matching import IMAGE_EXTENSIONS
-
+    def _copy_reference(self, name: str) -> None:
+        for dataset in self.plan.datasets:  # an image of another extension may be there
+            shutil.rmtree(self.outdir / "fused" / dataset / name, ignore_errors=True)
         for t in self.plan.tests:
-            found = [
-                p
-                for base in (folder / t.dataset, folder)
-                for p in sorted(base.glob(f"{t.id}.*"))
-                if p.suffix.lower() in IMAGE_EXTENSIONS
-            ]
-            if found:
-                dst = self.outdir / "fused" / t.dataset / name / f"{t.id}{found[0].suffix.lower()}"
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(found[0], dst)
+            src = self.plan.references[name].images[(t.dataset, t.id)]
+            dst = self.outdir / "fused" / t.dataset / name / f"{t.id}{src.suffix.lower()}"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(dst, durable=False) as tmp:
+                shutil.copyfile(src, tmp)
             self.display.advance()
 
     # -- eval --------------------------------------------------------------------------------
