@@ -41,6 +41,9 @@ CALLS = {
         ("Qc", "metricCvejic(ir, vis, f, 2)"),
         ("NCIE", "metricWang(ir, vis, f)"),
         ("TE", "metricMI(ir, vis, f, 2)"),
+        # metricZhao.m defines pc_assessFusion (Octave runs a file's first function), with
+        # Liu's myphasecong3.m (Kovesi's phasecong3 revised).
+        ("Qp", "metricZhao(ir, vis, f)"),
     ],
     "tang": [("MS_SSIM", "analysis_ms_ssim(seq, f)")],
 }
@@ -76,8 +79,11 @@ end
 TO_DOUBLE = {"liu": "double(x)", "tang": "im2double(x) * 255.0"}
 
 
-def run_triple(toolbox: str, paths: str, folder: Path) -> list[dict[str, str]]:
-    calls = "".join(CALL.format(name=n, expr=e) for n, e in CALLS[toolbox])
+FIELDS = ["triple", "metric", "value", "seconds", "error"]
+
+
+def run_triple(toolbox: str, paths: str, folder: Path, names: list[str]) -> list[dict[str, str]]:
+    calls = "".join(CALL.format(name=n, expr=e) for n, e in CALLS[toolbox] if n in names)
     script = SCRIPT.format(paths=paths, to_double=TO_DOUBLE[toolbox], folder=folder, calls=calls)
     with tempfile.TemporaryDirectory() as work:  # Octave may leave octave-workspace there
         (Path(work) / "run.m").write_text(script)
@@ -111,8 +117,18 @@ def main() -> int:
     parser.add_argument("--mefb", type=Path, help="xingchenzhang/MEFB metrics/ folder")
     parser.add_argument("--tang", type=Path, help="Evaluation-for-Image-Fusion Evaluation/")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--only",
+        help="comma-separated metric names: run only these and merge their rows into an "
+        "existing --out (the other rows are kept as they are)",
+    )
     parser.add_argument("roots", type=Path, nargs="+", help="folders of triple folders")
     args = parser.parse_args()
+    names = [n for n, _ in CALLS[args.toolbox]]
+    only = names if args.only is None else args.only.split(",")
+    unknown = sorted(set(only) - set(names))
+    if unknown:
+        parser.error(f"--only: no {args.toolbox} metric named {', '.join(unknown)}")
     needed = {"liu": ("liu", "mefb"), "tang": ("tang",)}[args.toolbox]
     missing = [f"--{name}" for name in needed if getattr(args, name) is None]
     if missing:
@@ -129,11 +145,16 @@ def main() -> int:
     rows = []
     for i, (name, folder) in enumerate(sorted(folders.items()), 1):
         start = time.time()
-        rows += run_triple(args.toolbox, paths, folder)
+        rows += run_triple(args.toolbox, paths, folder, only)
         print(f"[{i}/{len(folders)}] {name}: {time.time() - start:.0f} s", file=sys.stderr)
+    if args.only is not None and args.out.is_file():
+        with args.out.open(newline="") as fh:
+            rows += [r for r in csv.DictReader(fh) if r["metric"] not in only]
+        order = {n: i for i, n in enumerate(names)}
+        rows.sort(key=lambda r: (r["triple"], order.get(r["metric"], len(order))))
     tmp = args.out.with_suffix(".tmp")
     with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["triple", "metric", "value", "seconds", "error"])
+        writer = csv.DictWriter(fh, FIELDS)
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, args.out)
