@@ -31,6 +31,7 @@ from ivifbench.metrics import (
     mef_ssim,
     moments,
     nabf,
+    phase_congruency,
     piella,
     qabf,
     qcb,
@@ -128,6 +129,12 @@ _LIU_TOOLBOX = {
     "NCIE": MetricImpl(liu_information.ncie, "unitless 0.80-1", "metricWang.m"),
     "TE": MetricImpl(
         liu_information.tsallis_entropy, "unitless, sum of 2", "metricMI.m sw=2 (q = 1.85)"
+    ),
+    "Qp": MetricImpl(
+        phase_congruency.zhao_qp,
+        "unitless <= 1",
+        "metricZhao.m with myphasecong3.m",
+        min_side=phase_congruency.MIN_SIDE,
     ),
 }
 

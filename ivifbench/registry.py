@@ -55,5 +55,6 @@ METRICS: dict[str, MetricInfo] = dict(
         _info("NCIE", "higher", "unitless 0.80-1", "nonlinear correlation information entropy"),
         _info("MS_SSIM", "higher", "unitless, <= 1", "Tang's multi-scale MEF-SSIM of (IR, VIS), F"),
         _info("TE", "higher", "unitless", "Tsallis entropy (q = 1.85), sum over sources"),
+        _info("Qp", "higher", "unitless, <= 1", "Zhao's phase-congruency fusion metric"),
     ]
 )

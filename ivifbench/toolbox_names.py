@@ -47,7 +47,7 @@ NOT_TARGETS: dict[tuple[str, str], str] = {
 #: by Octave, see the README there): name printed -> canonical metric. They are implemented in
 #: every convention, which agree on gray triples; colour rows follow ``tang`` (``rgb2gray``).
 LIU_TOOLBOX_METRICS: dict[str, str] = {
-    name: name for name in ("Q0", "Qw", "Qe", "Qy", "Qc", "NCIE", "TE")
+    name: name for name in ("Q0", "Qw", "Qe", "Qy", "Qc", "NCIE", "TE", "Qp")
 }
 LIU_NOT_TARGETS: dict[str, str] = {
     "diag_Qe_liu_sw3": "Liu's metricPeilla case 3 multiplies by an undefined Q and fails",

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
+from ivifbench.metrics import kernels, phase_kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.matlab_compat import gaussian_window_1d
 
@@ -136,6 +137,38 @@ def phase_congruency(image: np.ndarray) -> PhaseCongruency:
     over orientations and divided by the summed amplitudes (+ 1e-4); moments from the
     covariance of the per-orientation PC. A pixel where every filter response is exactly 0
     gives NaN moments (0/0), as the MATLAB code does."""
+    if kernels.active():
+        return _phase_congruency_compiled(image)
+    return _phase_congruency_numpy(image)
+
+
+def _phase_congruency_compiled(image: np.ndarray) -> PhaseCongruency:
+    """:func:`phase_congruency` with the per-pixel passes compiled; the inverse FFTs of one
+    orientation run in place in one reused buffer."""
+    rows, cols = image.shape
+    bank = filter_bank(rows, cols)
+    spectrum = scipy.fft.fft2(image)
+    responses = np.empty((NSCALE, rows, cols), dtype=np.complex128)
+    energy, sum_an, width = np.empty((3, NORIENT, rows, cols))
+    amp1sq, scratch = np.empty((2, rows, cols))
+    thresholds = np.empty(NORIENT)
+    for o in range(NORIENT):
+        phase_kernels.filtered_spectra(spectrum, bank.log_gabor, bank.spread[o], responses)
+        eo = scipy.fft.ifft2(responses, axes=(-2, -1), overwrite_x=True)
+        phase_kernels.orientation_energy(eo, EPSILON, energy[o], sum_an[o], width[o], amp1sq)
+        median = phase_kernels.median(amp1sq, scratch.ravel())
+        thresholds[o] = _noise_threshold(median, *bank.noise[o])
+    angles = np.arange(NORIENT) * math.pi / NORIENT
+    cos_sin = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    out = np.empty((3, rows, cols))
+    phase_kernels.moments(
+        energy, sum_an, width, thresholds, cos_sin, CUT_OFF, SIGMOID_G, EPSILON, out
+    )
+    return PhaseCongruency(*out)
+
+
+def _phase_congruency_numpy(image: np.ndarray) -> PhaseCongruency:
+    """:func:`phase_congruency` in numpy, step by step as ``myphasecong3.m`` (the reference)."""
     rows, cols = image.shape
     bank = filter_bank(rows, cols)
     spectrum = scipy.fft.fft2(image)
@@ -199,6 +232,11 @@ def _correlation(
     """Liu's ``correlation_coeffcient``: per pixel, the largest of the three local correlations
     (sigma_XF + C) / (sqrt(|sigma_X^2 sigma_F^2|) + C) of the masked feature maps X = 1, 2, max
     with F (each 0 outside its mask), summed and divided by the size of the third mask."""
+    if kernels.active():
+        masked = [image * mask for image, mask in zip((im1, im2, im_max), masks, strict=True)]
+        taps = gaussian_window_1d(WINDOW, SIGMA)
+        total = phase_kernels.correlation_sum(*masked, imf, *masks, taps, C)
+        return total / np.count_nonzero(masks[2])
     mu_f = _filter2_same(imf)
     var_f = _filter2_same(imf * imf) - mu_f * mu_f
     results = []
