@@ -236,7 +236,7 @@ def _correlation(
         masked = [image * mask for image, mask in zip((im1, im2, im_max), masks, strict=True)]
         taps = gaussian_window_1d(WINDOW, SIGMA)
         total = phase_kernels.correlation_sum(*masked, imf, *masks, taps, C)
-        return total / np.count_nonzero(masks[2])
+        return float(total / np.count_nonzero(masks[2]))
     mu_f = _filter2_same(imf)
     var_f = _filter2_same(imf * imf) - mu_f * mu_f
     results = []
