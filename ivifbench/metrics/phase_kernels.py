@@ -172,29 +172,30 @@ def moments(
     orientations, rows, cols = energy.shape
     half = orientations / 2
     pow2 = _POW2
-    for i in range(rows):
-        for j in range(cols):
-            total_energy = 0.0
-            total_an = 0.0
-            covx2 = 0.0
-            covy2 = 0.0
-            covxy = 0.0
-            for o in range(orientations):
-                excess = energy[o, i, j] - thresholds[o]
+    acc = np.empty((5, cols))  # total energy, total amplitude, covx2, covy2, covxy of a row
+    for i in range(rows):  # row by row, orientations outer: contiguous loops that vectorise
+        acc[:] = 0.0
+        for o in range(orientations):
+            threshold = thresholds[o]
+            cos_o = cos_sin[o, 0]
+            sin_o = cos_sin[o, 1]
+            for j in range(cols):
+                excess = energy[o, i, j] - threshold
                 weight = 1.0 / (1.0 + _exp((cut_off - width[o, i, j]) * gain, pow2))
                 weighted = weight * excess if excess > 0.0 else 0.0
-                total_energy += weighted
-                total_an += sum_an[o, i, j]
+                acc[0, j] += weighted
+                acc[1, j] += sum_an[o, i, j]
                 pc = weighted / sum_an[o, i, j]
-                covx = pc * cos_sin[o, 0]
-                covy = pc * cos_sin[o, 1]
-                covx2 += covx * covx
-                covy2 += covy * covy
-                covxy += covx * covy
-            out[0, i, j] = total_energy / (total_an + epsilon)
-            covx2 /= half
-            covy2 /= half
-            covxy /= orientations
+                covx = pc * cos_o
+                covy = pc * sin_o
+                acc[2, j] += covx * covx
+                acc[3, j] += covy * covy
+                acc[4, j] += covx * covy
+        for j in range(cols):
+            out[0, i, j] = acc[0, j] / (acc[1, j] + epsilon)
+            covx2 = acc[2, j] / half
+            covy2 = acc[3, j] / half
+            covxy = acc[4, j] / orientations
             diff = covx2 - covy2
             denom = math.sqrt(covxy * covxy + diff * diff) + epsilon
             out[1, i, j] = (covy2 + covx2 + denom) / 2
