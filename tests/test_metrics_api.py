@@ -39,7 +39,7 @@ def test_public_api_and_registry() -> None:
     assert ivifbench.__version__ == "0.1.0"
     assert set(METRICS) == {
         *"EN SD SF AG EI MI CE PSNR MSE RMSE SSIM Qabf Qcb Qcv VIF SCD CC Nabf VIFF".split(),
-        *"Q0 Qw Qe Qy Qc NCIE TE MS_SSIM".split(),
+        *"Q0 Qw Qe Qy Qc NCIE TE Qp MS_SSIM".split(),
     }
     assert all(info.direction in ("higher", "lower") for info in METRICS.values())
     assert {name for name, i in METRICS.items() if i.direction == "lower"} == {

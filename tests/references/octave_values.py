@@ -6,6 +6,9 @@ Usage (the toolbox checkouts stay outside this repository; see README.md here)::
     python tests/references/octave_values.py liu --liu /tmp/matlab_refs/liu \
         --mefb /tmp/matlab_refs/mefb/metrics --out tests/references/liu_values.csv \
         tests/data/triples ../shared/refs/triples
+    python tests/references/octave_values.py liu --liu /tmp/matlab_refs/liu \
+        --mefb /tmp/matlab_refs/mefb/metrics --only Qp --out tests/references/qp_small_values.csv \
+        tests/data/qp_small
     python tests/references/octave_values.py tang --tang /tmp/matlab_refs/tang/Evaluation \
         --out tests/references/tang_values.csv tests/data/triples ../shared/refs/triples
 
@@ -14,7 +17,8 @@ Each triple folder holds ``fused.png``, ``ir.png`` and ``vis.png``, read with ``
 i.e. the ``tang`` colour convention). ``liu``: every image ``double`` in 0-255, as Liu's
 ``fusionAssess.m`` passes the sources, metrics called with ``im1`` = IR, ``im2`` = VIS.
 ``tang``: ``im2double(x) * 255`` and ``imgSeq = cat(3, IR, VIS)``, as ``analysis_Reference.m``.
-Values are printed with ``%.17g``. No shim is needed.
+Values are printed with ``%.17g``. No shim is needed. ``--only NAME[,NAME]`` runs only those
+metrics and merges their rows into an existing ``--out`` (the other rows are kept unchanged).
 """
 
 from __future__ import annotations
