@@ -5,7 +5,9 @@ same way in this run. One thread, float64, images already decoded.
 
 Per row: median wall and CPU ms per call (medians over calls, then over the gray 640x480
 triples of ``../shared/refs``, or of ``tests/data/triples`` without it), and the CPU ratio to
-Qcb (the issue's bar: at most 3x). The load average is printed with the numbers.
+Qcb (the issue's bar: at most 3x). "shared src": Qp inside ``kernels.shared_sources()`` once
+the source pair's phase congruency is cached, i.e. the cost per further fused image of a pair
+in ``ivifbench eval``. The load average is printed with the numbers.
 
 Usage: ``python benchmarks/phase_congruency.py [--repeats N]``.
 """
@@ -85,6 +87,8 @@ def main() -> None:
         "Qp numpy path": median_ms(qp_numpy),
         "75 FFTs alone": timed(lambda: fft_floor((480, 640)), args.repeats)[1:],
     }
+    with kernels.shared_sources():  # as ivifbench eval: the sources' maps made once per pair
+        rows["Qp, shared src"] = median_ms(qp)
     _, baseline = rows["Qcb (vifb)"]
     print(f"{'':<16} {'wall ms':>8} {'cpu ms':>8} {'cpu / Qcb':>9}")
     for name, (wall, cpu) in rows.items():

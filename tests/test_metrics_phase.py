@@ -15,6 +15,7 @@ import pytest
 
 from ivifbench import DegenerateMetricWarning, MetricInputError, compute
 from ivifbench.metrics import kernels, phase_kernels
+from ivifbench.metrics import phase_congruency as pc_module
 from ivifbench.metrics.phase_congruency import (
     MIN_SIDE,
     filter_bank,
@@ -157,3 +158,21 @@ def test_one_pixel_side_is_rejected():
         zhao_qp(*images)
     with pytest.raises(MetricInputError, match=r"Qp needs at least 2x2"):
         compute(*(x.astype(np.uint8) for x in images), metrics="Qp", convention="vifb")
+
+
+def test_shared_sources_computes_the_source_maps_once(monkeypatch):
+    ir, vis, fused_1, fused_2 = (
+        RNG.integers(0, 256, size=(40, 44), dtype=np.uint8) for _ in range(4)
+    )
+    expected = [
+        compute(f, ir, vis, metrics="Qp", convention="tang")["Qp"] for f in (fused_1, fused_2)
+    ]
+    calls = []
+    original = pc_module.phase_congruency
+    monkeypatch.setattr(pc_module, "phase_congruency", lambda x: calls.append(1) or original(x))
+    with kernels.shared_sources():
+        got = [
+            compute(f, ir, vis, metrics="Qp", convention="tang")["Qp"] for f in (fused_1, fused_2)
+        ]
+    assert got == expected
+    assert len(calls) == 4  # IR and VIS once, each fused image once

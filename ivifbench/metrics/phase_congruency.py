@@ -259,7 +259,13 @@ def zhao_qp(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     window) of F's map with the IR map, the VIS map or their per-pixel choice by larger PC,
     each masked to PC > 0.1, averaged over the pixels where max(PC_IR, PC_VIS) > 0.1."""
     f, a, b = gray_images("Qp", MIN_SIDE, fused=fused, ir=ir, vis=vis)
-    pa, pb, pf = (phase_congruency(x) for x in (a, b, f))
+    # The sources' maps are reused by every fused image of the pair in a shared_sources block.
+    pa, pb = kernels.shared(
+        ("qp sources", kernels.active(), kernels.array_key(a), kernels.array_key(b)),
+        (a, b),
+        lambda: (phase_congruency(a), phase_congruency(b)),
+    )
+    pf = phase_congruency(f)
     take_a = pa.pc > pb.pc
     masks = (pa.pc > FEATURE_THRESHOLD, pb.pc > FEATURE_THRESHOLD)
     value = 1.0
