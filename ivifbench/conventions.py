@@ -25,6 +25,7 @@ from ivifbench.errors import MetricInputError
 from ivifbench.metrics import (
     cross_entropy,
     edge_intensity,
+    fmi,
     gradient,
     information,
     liu_information,
@@ -139,6 +140,30 @@ _LIU_TOOLBOX = {
 }
 
 
+#: Haghighat's FMI as Tang's analysis_fmi.m computes it (w = 3, called as (IR, VIS, F)); tang
+#: only, in no default list. Pinned in tests/references/fmi_values.csv and fmi_w_values.csv.
+_FMI_TANG = {
+    "FMI_pixel": MetricImpl(
+        fmi.fmi_pixel, "unitless 0-1", "analysis_fmi(IR, VIS, F, 'none')", min_side=fmi.MIN_SIDE
+    ),
+    "FMI_edge": MetricImpl(
+        fmi.fmi_edge,
+        "unitless 0-1",
+        "analysis_fmi(IR, VIS, F): default 'edge' (MATLAB edge), printed FMI_pixel by Tang",
+        min_side=fmi.MIN_SIDE,
+    ),
+    "FMI_dct": MetricImpl(
+        fmi.fmi_dct, "unitless 0-1", "analysis_fmi(IR, VIS, F, 'dct')", min_side=fmi.MIN_SIDE
+    ),
+    "FMI_w": MetricImpl(
+        fmi.fmi_wavelet,
+        "unitless 0-1",
+        "analysis_fmi(IR, VIS, F, 'wavelet'): dwt2 'dmey'",
+        min_side=fmi.MIN_SIDE,
+    ),
+}
+
+
 def _nabf_tang_argument_order(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     """Tang's ``analysis_Reference`` calls ``analysis_nabf(IR, VIS, F)`` although the signature
     is ``(f, I1, I2)``: the IR image takes the fused role, VIS and F the sources'."""
@@ -240,6 +265,7 @@ TANG = Convention(
         ),
         "VIFF": _VIFF,
         **_LIU_TOOLBOX,
+        **_FMI_TANG,
     },
 )
 

@@ -56,5 +56,14 @@ METRICS: dict[str, MetricInfo] = dict(
         _info("MS_SSIM", "higher", "unitless, <= 1", "Tang's multi-scale MEF-SSIM of (IR, VIS), F"),
         _info("TE", "higher", "unitless", "Tsallis entropy (q = 1.85), sum over sources"),
         _info("Qp", "higher", "unitless, <= 1", "Zhao's phase-congruency fusion metric"),
+        _info("FMI_pixel", "higher", "unitless 0-1", "Haghighat's feature MI of the raw pixels"),
+        _info(
+            "FMI_edge",
+            "higher",
+            "unitless 0-1",
+            "feature MI of MATLAB edge maps (Tang's FMI_pixel)",
+        ),
+        _info("FMI_dct", "higher", "unitless 0-1", "feature MI of the dct2 coefficients"),
+        _info("FMI_w", "higher", "unitless 0-1", "feature MI of the dmey wavelet coefficients"),
     ]
 )

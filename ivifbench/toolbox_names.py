@@ -56,3 +56,15 @@ LIU_NOT_TARGETS: dict[str, str] = {
 #: Metrics of ``tests/references/tang_values.csv`` (Tang's ``Evaluation-for-Image-Fusion`` run by
 #: Octave beyond ``values.csv``): name printed -> canonical metric, ``tang`` convention only.
 TANG_EXTRA_METRICS: dict[str, str] = {"MS_SSIM": "MS_SSIM"}
+
+#: Metrics of ``tests/references/fmi_values.csv`` and ``fmi_w_values.csv`` (Tang's
+#: ``analysis_fmi.m`` run by Octave on centre crops): name printed -> canonical metric, ``tang``
+#: convention only. Tang prints ``FMI_pixel`` for a call without a feature, which runs the
+#: default 'edge' feature: canonical ``FMI_edge``. ``FMI_feature_none`` (the 'none' feature,
+#: raw pixels, which Tang's toolbox does not print) is canonical ``FMI_pixel``.
+TANG_FMI_METRICS: dict[str, str] = {
+    "FMI_pixel": "FMI_edge",
+    "FMI_dct": "FMI_dct",
+    "FMI_w": "FMI_w",
+    "FMI_feature_none": "FMI_pixel",
+}

@@ -40,6 +40,7 @@ def test_public_api_and_registry() -> None:
     assert set(METRICS) == {
         *"EN SD SF AG EI MI CE PSNR MSE RMSE SSIM Qabf Qcb Qcv VIF SCD CC Nabf VIFF".split(),
         *"Q0 Qw Qe Qy Qc NCIE TE Qp MS_SSIM".split(),
+        *"FMI_pixel FMI_edge FMI_dct FMI_w".split(),
     }
     assert all(info.direction in ("higher", "lower") for info in METRICS.values())
     assert {name for name, i in METRICS.items() if i.direction == "lower"} == {

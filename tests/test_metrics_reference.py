@@ -23,6 +23,7 @@ from ivifbench.toolbox_names import (
     NOT_TARGETS,
     REFERENCE_METRICS,
     TANG_EXTRA_METRICS,
+    TANG_FMI_METRICS,
 )
 from ivifdata.imageio import read_image
 
@@ -38,6 +39,7 @@ VIFF_ELSEWHERE = {("tang", "VIFF"), ("vifb", "VIFF")}
 #: Pinned to their own reference files (``tests/references``) in ``test_metrics_toolboxes.py``.
 LIU_ELSEWHERE = {(c, m) for c in CONVENTIONS for m in LIU_TOOLBOX_METRICS.values()}
 LIU_ELSEWHERE |= {("tang", m) for m in TANG_EXTRA_METRICS.values()}
+LIU_ELSEWHERE |= {("tang", m) for m in TANG_FMI_METRICS.values()}  # test_metrics_fmi.py
 
 
 @functools.cache
