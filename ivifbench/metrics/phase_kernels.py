@@ -21,16 +21,24 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"cont
 
 
 @njit(**_JIT)
-def filtered_spectra(spectrum, log_gabor, spread, out):  # pragma: no cover - compiled
-    """out[s] = spectrum x (log_gabor[s] x spread): the inputs of the inverse FFTs of one
-    orientation (the filter product as ``myphasecong3`` forms it)."""
+def filtered_spectra(half, log_gabor, spread, out):  # pragma: no cover - compiled
+    """out[s] = F x (log_gabor[s] x spread): the inputs of the inverse FFTs of one orientation
+    (the filter product as ``myphasecong3`` forms it). ``half`` is the ``rfft2`` half plane
+    of the real image; the other columns are its Hermitian mirror,
+    F[i, j] = conj(F[-i, -j])."""
     scales, rows, cols = log_gabor.shape
+    stored = half.shape[1]
     for s in range(scales):
         for i in range(rows):
-            for j in range(cols):
+            for j in range(stored):
                 h = log_gabor[s, i, j] * spread[i, j]
-                z = spectrum[i, j]
+                z = half[i, j]
                 out[s, i, j] = complex(z.real * h, z.imag * h)
+            mirror = (rows - i) % rows
+            for j in range(stored, cols):
+                h = log_gabor[s, i, j] * spread[i, j]
+                z = half[mirror, cols - j]
+                out[s, i, j] = complex(z.real * h, -z.imag * h)
 
 
 @njit(**_JIT)
