@@ -1,7 +1,8 @@
 """Time Zhao's Qp (compiled and numpy paths) against VIFB's Qcb (the slowest metric before its
-compiled path) and against the floor of its method: the 72 complex 480 x 640 inverse FFTs (3 images x 6
-orientations x 4 scales) plus 3 forward FFTs that ``myphasecong3`` needs per triple (ducc0, as
-the compiled path), timed the same way in this run. One thread, float64, images already decoded.
+compiled path) and against the floor of its method: the 72 complex 480 x 640 inverse FFTs
+(3 images x 6 orientations x 4 scales) plus 3 forward FFTs that ``myphasecong3`` needs per
+triple (ducc0, as the compiled path), timed the same way in this run. One thread, float64,
+images already decoded.
 
 Per row: median wall and CPU ms per call (medians over calls, then over the gray 640x480
 triples of ``../shared/refs``, or of ``tests/data/triples`` without it), and the CPU ratio to
