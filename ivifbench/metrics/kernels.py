@@ -130,17 +130,30 @@ def _vertical(out, taps, source, rows):  # pragma: no cover - compiled
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _horizontal(out, taps, row):  # pragma: no cover - compiled
-    """out[j] = sum_k taps[k] * row[j + k] ('valid'), four taps per sweep (shifted slices,
-    not ``row[j + k]``: numba's negative-index check would stop the vectorisation)."""
+    """out[j] = sum_k taps[k] * row[j + k] ('valid'), eight (then four) taps per sweep
+    (shifted slices, not ``row[j + k]``: numba's negative-index check would stop the
+    vectorisation)."""
     n, size = taps.size, out.size
     out[:] = 0.0
     k = 0
-    while k + 4 <= n:
+    while k + 8 <= n:
+        w0, w1, w2, w3 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3]
+        w4, w5, w6, w7 = taps[k + 4], taps[k + 5], taps[k + 6], taps[k + 7]
+        r0, r1 = row[k : k + size], row[k + 1 : k + 1 + size]
+        r2, r3 = row[k + 2 : k + 2 + size], row[k + 3 : k + 3 + size]
+        r4, r5 = row[k + 4 : k + 4 + size], row[k + 5 : k + 5 + size]
+        r6, r7 = row[k + 6 : k + 6 + size], row[k + 7 : k + 7 + size]
+        for j in range(size):
+            low = (w0 * r0[j] + w1 * r1[j]) + (w2 * r2[j] + w3 * r3[j])
+            high = (w4 * r4[j] + w5 * r5[j]) + (w6 * r6[j] + w7 * r7[j])
+            out[j] += low + high
+        k += 8
+    if k + 4 <= n:
         w0, w1, w2, w3 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3]
         r0, r1 = row[k : k + size], row[k + 1 : k + 1 + size]
         r2, r3 = row[k + 2 : k + 2 + size], row[k + 3 : k + 3 + size]
         for j in range(size):
-            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
+            out[j] += (w0 * r0[j] + w1 * r1[j]) + (w2 * r2[j] + w3 * r3[j])
         k += 4
     while k < n:
         w, r = taps[k], row[k : k + size]
@@ -149,62 +162,70 @@ def _horizontal(out, taps, row):  # pragma: no cover - compiled
         k += 1
 
 
-@njit(**_JIT)
-def _store_products(f, a, b, row, slot, ring):  # pragma: no cover - compiled
-    """ring[:, slot] = F^2, A^2, AF, B^2, BF of input row ``row``."""
-    fr, ar, br = f[row], a[row], b[row]
-    ff, aa, af, bb, bf = ring[0, slot], ring[1, slot], ring[2, slot], ring[3, slot], ring[4, slot]
-    for j in range(fr.size):
-        ff[j] = fr[j] * fr[j]
-        aa[j] = ar[j] * ar[j]
-        af[j] = ar[j] * fr[j]
-        bb[j] = br[j] * br[j]
-        bf[j] = br[j] * fr[j]
-
-
 #: Modes of the source-only work in :func:`_moment_rows` and :func:`qabf_sums`.
 NO_SOURCES, STORE_SOURCES, LOAD_SOURCES = 0, 1, 2
 #: Rows of ``h`` in :func:`_moment_rows` that depend on the sources only (A, A^2, B, B^2).
 SOURCE_MAPS = (2, 3, 5, 6)
 
 
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - compiled
+    """v[0..7, j] = sum_k taps[k] x (F, F^2, A, A^2, AF, B, B^2, BF)[row + k, j], the products
+    formed as the rows are read (storing them costs more memory traffic than the multiplies),
+    four taps per sweep; without ``sources`` only the rows that involve F (0, 1, 4, 7)."""
+    n = taps.size
+    width = f.shape[1]
+    v[:] = 0.0
+    vf, vff, va, vaa, vaf, vb, vbb, vbf = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+    k = 0
+    while k < n:
+        m = min(4, n - k)  # the last sweep repeats row k with zero taps
+        w0, w1 = taps[k], taps[k + 1] if m > 1 else 0.0
+        w2, w3 = taps[k + 2] if m > 2 else 0.0, taps[k + 3] if m > 3 else 0.0
+        r0 = row + k
+        r1, r2, r3 = r0 + (1 if m > 1 else 0), r0 + (2 if m > 2 else 0), r0 + (3 if m > 3 else 0)
+        f0, f1, f2, f3 = f[r0], f[r1], f[r2], f[r3]
+        a0, a1, a2, a3 = a[r0], a[r1], a[r2], a[r3]
+        b0, b1, b2, b3 = b[r0], b[r1], b[r2], b[r3]
+        for j in range(width):
+            x0, x1, x2, x3 = f0[j], f1[j], f2[j], f3[j]
+            y0, y1, y2, y3 = a0[j], a1[j], a2[j], a3[j]
+            z0, z1, z2, z3 = b0[j], b1[j], b2[j], b3[j]
+            p0, p1, p2, p3 = w0 * x0, w1 * x1, w2 * x2, w3 * x3
+            q0, q1, q2, q3 = w0 * y0, w1 * y1, w2 * y2, w3 * y3
+            s0, s1, s2, s3 = w0 * z0, w1 * z1, w2 * z2, w3 * z3
+            vf[j] += (p0 + p1) + (p2 + p3)
+            vff[j] += (p0 * x0 + p1 * x1) + (p2 * x2 + p3 * x3)
+            vaf[j] += (q0 * x0 + q1 * x1) + (q2 * x2 + q3 * x3)
+            vbf[j] += (s0 * x0 + s1 * x1) + (s2 * x2 + s3 * x3)
+            if sources:
+                va[j] += (q0 + q1) + (q2 + q3)
+                vaa[j] += (q0 * y0 + q1 * y1) + (q2 * y2 + q3 * y3)
+                vb[j] += (s0 + s1) + (s2 + s3)
+                vbb[j] += (s0 * z0 + s1 * z1) + (s2 * z2 + s3 * z3)
+        k += 4
+
+
 @njit(**_JIT)
-def _moment_rows(f, a, b, taps, row, ring, v, h, sources, mode):  # pragma: no cover - compiled
+def _moment_rows(f, a, b, taps, row, v, h, sources, mode):  # pragma: no cover - compiled
     """Local moments of output row ``row`` of a 'valid' separable filter with ``taps``:
-    h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j. Rows must be
-    visited in order from 0: ``ring`` (5, n, W) keeps the products of the last n input rows.
+    h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j.
     ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output.
     ``sources`` (4, H - n + 1, W - n + 1) holds the source-only moments A, A^2, B, B^2:
     ``mode`` NO_SOURCES ignores it, STORE_SOURCES fills row ``row``, LOAD_SOURCES reads them
     instead of filtering (shared source work, see :func:`shared_sources`)."""
-    n = taps.size
-    if row == 0:
-        for k in range(n - 1):
-            _store_products(f, a, b, k, k, ring)
-    _store_products(f, a, b, row + n - 1, (row + n - 1) % n, ring)
-    rows = np.empty(n, dtype=np.int64)
-    slots = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        rows[k] = row + k
-        slots[k] = (row + k) % n
-    _vertical(v[0], taps, f, rows)
-    _vertical(v[1], taps, ring[0], slots)
-    _vertical(v[4], taps, ring[2], slots)
-    _vertical(v[7], taps, ring[4], slots)
+    load = mode == LOAD_SOURCES
+    _vertical_moments(v, taps, f, a, b, row, not load)
     for m in (0, 1, 4, 7):
         _horizontal(h[m], taps, v[m])
-    if mode == LOAD_SOURCES:
-        for q in range(4):
-            h[SOURCE_MAPS[q]] = sources[q, row]
-        return
-    _vertical(v[2], taps, a, rows)
-    _vertical(v[3], taps, ring[1], slots)
-    _vertical(v[5], taps, b, rows)
-    _vertical(v[6], taps, ring[3], slots)
     for q in range(4):
-        _horizontal(h[SOURCE_MAPS[q]], taps, v[SOURCE_MAPS[q]])
-        if mode == STORE_SOURCES:
-            sources[q, row] = h[SOURCE_MAPS[q]]
+        m = SOURCE_MAPS[q]
+        if load:
+            h[m] = sources[q, row]
+        else:
+            _horizontal(h[m], taps, v[m])
+            if mode == STORE_SOURCES:
+                sources[q, row] = h[m]
 
 
 _NO_SOURCE_ARRAY = np.empty((4, 0, 0))
@@ -212,9 +233,8 @@ _NO_SOURCE_ARRAY = np.empty((4, 0, 0))
 
 @njit(**_JIT)
 def _moment_buffers(taps, width):  # pragma: no cover - compiled
-    """(ring, v, h) buffers of :func:`_moment_rows` for images ``width`` pixels wide."""
-    n = taps.size
-    return np.empty((5, n, width)), np.empty((8, width)), np.empty((8, width - n + 1))
+    """(v, h) buffers of :func:`_moment_rows` for images ``width`` pixels wide."""
+    return np.empty((8, width)), np.empty((8, width - taps.size + 1))
 
 
 @njit(**_JIT)
@@ -287,11 +307,11 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no 
     n = taps.size
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
-    ring, v, h = _moment_buffers(taps, width)
+    v, h = _moment_buffers(taps, width)
     products = np.ones((4, out_width))
     sums = np.zeros(5)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h, sources, mode)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
         p0, p1, p2, p3 = products[0], products[1], products[2], products[3]
         for j in range(out_width):
             mu_f = h[0, j]
@@ -315,12 +335,12 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma:
     n = taps.size
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
-    ring, v, h = _moment_buffers(taps, width)
+    v, h = _moment_buffers(taps, width)
     products = np.ones((2, out_width))
     sums = np.zeros(4)
     sums[2] = out_rows * out_width
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h, sources, mode)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
         p0, p1 = products[0], products[1]
         for j in range(out_width):
             mu_f = h[0, j]
@@ -346,11 +366,11 @@ def ssim_sums(f, a, b, taps, c1, c2):  # pragma: no cover - compiled
     n = taps.size
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
-    ring, v, h = _moment_buffers(taps, width)
+    v, h = _moment_buffers(taps, width)
     no_sources = np.empty((4, 0, 0))
     total_a = total_b = 0.0
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, ring, v, h, no_sources, NO_SOURCES)
+        _moment_rows(f, a, b, taps, i, v, h, no_sources, NO_SOURCES)
         for j in range(out_width):
             mu_f, e_ff = h[0, j], h[1, j]
             total_a += _ssim_pixel(h[2, j], mu_f, h[3, j], e_ff, h[4, j], c1, c2)
