@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import warnings
 from collections.abc import Iterable
 
@@ -63,51 +62,16 @@ def _check_min_size(triple: Triple, convention: Convention, names: list[str]) ->
         )
 
 
-class _PlanePool(threading.local):
-    """Float64 plane buffers reused from one :func:`compute` call to the next in a thread.
-
-    A fresh multi-megabyte array costs one page fault per 4 KiB page when it is first written
-    (about 1.5 ms per 640x480 plane on the machines measured, as much as a cheap metric), and
-    the C allocator hands freed big arrays back to the system. Buffers lent by :meth:`plane`
-    go back with :meth:`release` when the call ends; at most :data:`KEEP` stay, so memory is
-    bounded by a few images of the last sizes seen.
-    """
-
-    KEEP = 8
-
-    def __init__(self) -> None:
-        self.free: list[np.ndarray] = []
-        self.lent: list[np.ndarray] = []
-
-    def plane(self, pixels: np.ndarray) -> np.ndarray:
-        """A C-contiguous float64 copy of ``pixels`` (results then do not depend on the
-        caller's memory layout), in a pooled buffer until :meth:`release`."""
-        for k, buffer in enumerate(self.free):
-            if buffer.shape == pixels.shape:
-                del self.free[k]
-                break
-        else:
-            buffer = np.empty(pixels.shape)
-        buffer[...] = pixels
-        self.lent.append(buffer)
-        return buffer
-
-    def keep(self, planes: Iterable[np.ndarray]) -> None:
-        """Stop lending ``planes`` (a shared-source cache holds them beyond this call)."""
-        kept = {id(plane) for plane in planes}
-        self.lent = [buffer for buffer in self.lent if id(buffer) not in kept]
-
-    def release(self) -> None:
-        """Return every lent buffer to the pool (newest kept first)."""
-        self.free = (self.lent + self.free)[: self.KEEP]
-        self.lent = []
-
-
-_POOL = _PlanePool()
-
-
-def _plane(pixels: np.ndarray) -> np.ndarray:
-    return _POOL.plane(pixels)
+def _plane(pixels: np.ndarray, name: str) -> np.ndarray:
+    """A C-contiguous float64 copy of ``pixels`` (results then do not depend on the caller's
+    memory layout) in this thread's workspace buffer ``name``: a fused image's planes live
+    for one :func:`compute` call. Source planes that a :func:`kernels.shared_sources` block
+    keeps get arrays of their own."""
+    if name.startswith(("ir", "vis")) and kernels.sharing():
+        return np.array(pixels, dtype=np.float64, order="C")
+    out = kernels.workspace(f"plane {name}", pixels.shape)
+    out[...] = pixels
+    return out
 
 
 def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
@@ -122,11 +86,12 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
     fused, ir, vis = triple.images()
     if convention.to_gray is not None:
         to_gray = convention.to_gray
-        fused_planes = [_plane(to_gray(fused.pixels) if fused.is_colour else fused.pixels)]
+        fused_planes = [_plane(to_gray(fused.pixels) if fused.is_colour else fused.pixels, "fused")]
 
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
             ir_p, vis_p = (
-                _plane(to_gray(im.pixels) if im.is_colour else im.pixels) for im in (ir, vis)
+                _plane(to_gray(im.pixels) if im.is_colour else im.pixels, name)
+                for im, name in ((ir, "ir"), (vis, "vis"))
             )
             return [(ir_p, vis_p)]
 
@@ -138,10 +103,10 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
                 "convention evaluates channel by channel, so give a colour fused image or "
                 "gray sources"
             )
-        fused_planes = [_plane(fused.pixels)]
+        fused_planes = [_plane(fused.pixels, "fused")]
 
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
-            return [(_plane(ir.pixels), _plane(vis.pixels))]
+            return [(_plane(ir.pixels, "ir"), _plane(vis.pixels, "vis"))]
 
     else:
         if not vis.is_colour:
@@ -149,13 +114,13 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
                 f"{vis.label}: gray VIS with a colour fused image; the vifb convention computes "
                 "metric(VIS_k, IR, F_k) per channel k and needs a colour VIS image"
             )
-        fused_planes = [_plane(fused.pixels[..., k]) for k in range(3)]
+        fused_planes = [_plane(fused.pixels[..., k], f"fused {k}") for k in range(3)]
 
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
             return [
                 (
-                    _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels),
-                    _plane(vis.pixels[..., k]),
+                    _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels, f"ir {k}"),
+                    _plane(vis.pixels[..., k], f"vis {k}"),
                 )
                 for k in range(3)
             ]
@@ -167,8 +132,6 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
         *map(kernels.array_key, (ir.pixels, vis.pixels)),
     )
     sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
-    if kernels.sharing():
-        _POOL.keep(plane for pair in sources for plane in pair)
     return [(f, ir_p, vis_p) for f, (ir_p, vis_p) in zip(fused_planes, sources, strict=True)]
 
 
@@ -209,14 +172,11 @@ def compute(
     names = resolve_metrics(conv, metrics)
     triple = load_triple(fused, ir, vis)
     _check_min_size(triple, conv, names)
+    planes = _channel_planes(conv, triple)
     results: dict[str, float] = {}
-    try:
-        planes = _channel_planes(conv, triple)
-        for name in names:
-            with np.errstate(all="ignore"):
-                results[name] = _evaluate(conv.implementations[name], planes)
-    finally:
-        _POOL.release()
+    for name in names:
+        with np.errstate(all="ignore"):
+            results[name] = _evaluate(conv.implementations[name], planes)
     for name, value in results.items():
         if not math.isfinite(value):
             warnings.warn(

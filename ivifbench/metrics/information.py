@@ -50,14 +50,15 @@ def _mutual_information_compiled(
     images = kernels.contiguous(fused, a, b)
     if stretch:
         stretched = [
-            vifb_kernels.stretched(x, vifb_kernels.workspace(f"mi {k}", x.shape), False)
+            vifb_kernels.stretched(x, kernels.workspace(f"mi {k}", x.shape), False)
             for k, x in enumerate(images)
         ]
         if not all(ok for _, ok in stretched):
             return None
         images = [x for x, _ in stretched]
-    hists, joints, ok = kernels.grey_histograms(*images, saturate_joint)
-    if not ok:
+    hists = kernels.workspace("mi histograms", (3, LEVELS), np.int64)
+    joints = kernels.workspace("mi joint histograms", (2, LEVELS, LEVELS), np.int64)
+    if not kernels.grey_histograms(*images, saturate_joint, hists, joints):
         return None
     f_entropy = kernels.entropy_nats(hists[0])
     return sum(

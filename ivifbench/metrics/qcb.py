@@ -95,10 +95,8 @@ def _quality_sum(
 def _masked_contrast_compiled(image: np.ndarray, csf: np.ndarray, out: np.ndarray) -> np.ndarray:
     """:func:`_masked_contrast` of :func:`_centre_and_surround` by the compiled kernels,
     into ``out``."""
-    stretched, _ = vifb_kernels.stretched(image, vifb_kernels.workspace("stretched", image.shape))
-    filtered = vifb_kernels.csf_filtered(
-        stretched, csf, vifb_kernels.workspace("filtered", image.shape)
-    )
+    stretched, _ = vifb_kernels.stretched(image, kernels.workspace("stretched", image.shape))
+    filtered = vifb_kernels.csf_filtered(stretched, csf, kernels.workspace("filtered", image.shape))
     (norm_c, taps_c), (norm_s, taps_s) = (_gaussian_factors(s) for s in CONTRAST_SIGMAS)
     vifb_kernels.qcb_contrast(filtered, taps_c, norm_c, taps_s, norm_s, MASK_Z, out)
     return out
@@ -108,11 +106,11 @@ def _qcb_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.nd
     """Mean quality by the compiled kernels; the sources' masked contrasts are made once
     per source image inside ``kernels.shared_sources()`` (else in reused buffers)."""
     shape = fused.shape
-    contrasts = [_masked_contrast_compiled(fused, csf, vifb_kernels.workspace("qcb F", shape))]
+    contrasts = [_masked_contrast_compiled(fused, csf, kernels.workspace("qcb F", shape))]
     for name, source in (("qcb IR", ir), ("qcb VIS", vis)):
 
         def make(source: np.ndarray = source, name: str = name) -> np.ndarray:
-            out = np.empty(shape) if kernels.sharing() else vifb_kernels.workspace(name, shape)
+            out = np.empty(shape) if kernels.sharing() else kernels.workspace(name, shape)
             return _masked_contrast_compiled(source, csf, out)
 
         key = ("qcb contrast", kernels.array_key(source))

@@ -72,9 +72,7 @@ def _block_distortion(source: np.ndarray, fused: np.ndarray, csf: np.ndarray) ->
 def _source_work(source: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(stretched source, its block saliency) by the compiled kernels (the stretched image in
     this thread's buffer ``name`` outside a ``kernels.shared_sources()`` block)."""
-    out = (
-        np.empty(source.shape) if kernels.sharing() else vifb_kernels.workspace(name, source.shape)
-    )
+    out = np.empty(source.shape) if kernels.sharing() else kernels.workspace(name, source.shape)
     stretched, _ = vifb_kernels.stretched(source, out)
     return stretched, vifb_kernels.block_saliency(stretched, BLOCK, SALIENCY_ALPHA)
 
@@ -83,9 +81,9 @@ def _qcv_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.nd
     """:func:`qcv` by the compiled kernels; the sources' stretch and saliency are made once
     per source image inside ``kernels.shared_sources()``."""
     shape = fused.shape
-    f, _ = vifb_kernels.stretched(fused, vifb_kernels.workspace("stretched", shape))
-    difference = vifb_kernels.workspace("difference", shape)
-    filtered = vifb_kernels.workspace("filtered", shape)
+    f, _ = vifb_kernels.stretched(fused, kernels.workspace("stretched", shape))
+    difference = kernels.workspace("difference", shape)
+    filtered = kernels.workspace("filtered", shape)
     weighted = saliency_total = 0.0
     for name, source in (("qcv VIS", vis), ("qcv IR", ir)):
         key = ("qcv source", kernels.array_key(source))

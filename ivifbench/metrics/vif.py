@@ -143,13 +143,22 @@ def compiled_scales(a: np.ndarray, b: np.ndarray, dist: np.ndarray):
     for scale, size in enumerate(SCALE_WINDOWS):
         taps = gaussian_window_1d(size, size / 5.0)
         if scale > 0:
-            dist = kernels.subsample_valid(dist, taps)
+            shape = kernels.subsampled_shape(dist.shape, taps)
+            dist = kernels.subsample_valid(
+                dist, taps, kernels.workspace(f"vif fused {scale}", shape)
+            )
             a, b = kernels.shared(
                 ("vif sources", scale, *identity),
                 keep,
-                lambda a=a, b=b, taps=taps: (
-                    kernels.subsample_valid(a, taps),
-                    kernels.subsample_valid(b, taps),
+                lambda a=a, b=b, taps=taps, shape=shape, scale=scale: tuple(
+                    kernels.subsample_valid(
+                        x,
+                        taps,
+                        np.empty(shape)
+                        if kernels.sharing()
+                        else kernels.workspace(f"vif {name} {scale}", shape),
+                    )
+                    for x, name in ((a, "A"), (b, "B"))
                 ),
             )
         shape = (4, dist.shape[0] - size + 1, dist.shape[1] - size + 1)

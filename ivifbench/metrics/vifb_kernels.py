@@ -11,7 +11,6 @@ compiled code cached on disk.
 from __future__ import annotations
 
 import math
-import threading
 
 import ducc0
 import numpy as np
@@ -24,6 +23,7 @@ from ivifbench.metrics.kernels import (
     _advance_ring,
     _horizontal,
     _sobel8_row,
+    workspace,
 )
 
 #: The stretches round exactly as numpy does: no reassociation or FMA contraction there.
@@ -53,21 +53,6 @@ def stretch_255(x, out, nan_if_constant):  # pragma: no cover - compiled
             whole = math.floor(v)
             dest[i] = whole + (1.0 if v - whole >= 0.5 else 0.0)
     return levels == flat.size
-
-
-_WORKSPACE = threading.local()
-
-
-def workspace(name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
-    """This thread's reusable buffer called ``name`` (contents undefined; one per name, of
-    the latest shape asked for). Image-sized temporaries allocated on every call cost page
-    faults (about 2 us per 4 KiB page here: 10 ms of a 30 ms Qcb) when the allocator hands
-    them back to the OS between calls."""
-    buffers = _WORKSPACE.__dict__.setdefault("buffers", {})
-    buffer = buffers.get(name)
-    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-        buffer = buffers[name] = np.empty(shape, dtype)
-    return buffer
 
 
 def stretched(
