@@ -4,7 +4,7 @@ float64 throughout, the same definitions as the numpy metrics in :mod:`ivifbench
 (values agree to 1e-8 relative in ``tests/test_torch_backend.py``). Every metric function takes
 (B, H, W) float64 tensors of 0-255 grey levels and returns a float64 tensor (B,). Covered:
 every metric of every convention (``cddfuse``; ``tang`` with Nabf; ``vifb`` with its
-per-channel colour handling; VIFF, Q0, Qw, Qe, Qy, Qc, NCIE, TE, MS_SSIM) except Zhao's Qp.
+per-channel colour handling; VIFF, Q0, Qw, Qe, Qy, Qc, NCIE, TE, Qp, MS_SSIM).
 Liu's local-SSIM metrics take ratios of round-off in flat windows; those windows are
 recomputed on the host by the numpy code
 (:func:`ivifbench.metrics.local_ssim.octave_window_moments`), the rest runs on the device.
@@ -13,6 +13,7 @@ A metric without a torch twin raises ``MetricInputError``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 
@@ -33,6 +34,7 @@ from ivifbench.metrics import (
     mef_ssim,
     moments,
     nabf,
+    phase_congruency,
     piella,
     qabf,
     qcb,
@@ -817,6 +819,103 @@ def cvejic_qc_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return quality.mean(dim=(-2, -1))
 
 
+# --- Zhao's Qp (Kovesi's phase congruency) ------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2)
+def _phase_bank(rows: int, cols: int, device: torch.device) -> tuple[Tensor, Tensor, np.ndarray]:
+    """(log-Gabor (S, H, W), angular spreads (O, H, W), noise constants (O, 3)) of
+    :func:`ivifbench.metrics.phase_congruency.filter_bank` on ``device``."""
+    bank = phase_congruency.filter_bank(rows, cols)
+    as_tensor = lambda x: torch.from_numpy(np.array(x)).to(device)  # noqa: E731
+    return as_tensor(bank.log_gabor), as_tensor(bank.spread), bank.noise
+
+
+def _matlab_median(x: Tensor) -> Tensor:
+    """MATLAB median over the last dimension (mean of the two middle values for even counts;
+    ``torch.median`` would give the lower one)."""
+    n = x.shape[-1]
+    if n % 2:
+        return x.kthvalue((n + 1) // 2, dim=-1).values
+    return (x.kthvalue(n // 2, dim=-1).values + x.kthvalue(n // 2 + 1, dim=-1).values) / 2
+
+
+def _phase_congruency(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(PC, maximum moment, minimum moment) of a (B, H, W) batch, as
+    :func:`ivifbench.metrics.phase_congruency.phase_congruency`."""
+    pcm = phase_congruency
+    batch, rows, cols = x.shape
+    log_gabor, spreads, noise = _phase_bank(rows, cols, x.device)
+    spectrum = torch.fft.fft2(x)[:, None]
+    total_energy = torch.zeros_like(x)
+    total_an = torch.zeros_like(x)
+    covx2, covy2, covxy = (torch.zeros_like(x) for _ in range(3))
+    for o in range(pcm.NORIENT):
+        eo = torch.fft.ifft2(spectrum * (log_gabor * spreads[o]))  # (B, S, H, W)
+        even, odd = eo.real, eo.imag
+        amplitude = eo.abs()
+        sum_an = amplitude.sum(dim=1)
+        x_energy = torch.sqrt(even.sum(dim=1) ** 2 + odd.sum(dim=1) ** 2) + pcm.EPSILON
+        mean_e = (even.sum(dim=1) / x_energy)[:, None]
+        mean_o = (odd.sum(dim=1) / x_energy)[:, None]
+        energy = (even * mean_e + odd * mean_o - (even * mean_o - odd * mean_e).abs()).sum(dim=1)
+        median = _matlab_median((amplitude[:, 0] ** 2).flatten(1))
+        em_n, sum_an2, sum_aiaj = (float(v) for v in noise[o])
+        noise_power = (-median / math.log(0.5)) / em_n
+        tau = torch.sqrt((2 * noise_power * sum_an2 + 4 * noise_power * sum_aiaj) / 2)
+        threshold = tau * math.sqrt(math.pi / 2) + pcm.NOISE_K * torch.sqrt(
+            (2 - math.pi / 2) * tau**2
+        )
+        threshold = (threshold / pcm.NOISE_RESCALE)[:, None, None]
+        energy = torch.fmax(energy - threshold, torch.zeros_like(energy))  # MATLAB max
+        width = sum_an / (amplitude.amax(dim=1) + pcm.EPSILON) / pcm.NSCALE
+        weighted = energy / (1 + torch.exp((pcm.CUT_OFF - width) * pcm.SIGMOID_G))
+        total_energy += weighted
+        total_an += sum_an
+        pc = weighted / sum_an  # 0/0 = NaN where every response is 0, as MATLAB
+        angle = o * math.pi / pcm.NORIENT
+        covx, covy = pc * math.cos(angle), pc * math.sin(angle)
+        covx2 += covx**2
+        covy2 += covy**2
+        covxy += covx * covy
+    covx2, covy2, covxy = covx2 / (pcm.NORIENT / 2), covy2 / (pcm.NORIENT / 2), covxy / pcm.NORIENT
+    denom = torch.sqrt(covxy**2 + (covx2 - covy2) ** 2) + pcm.EPSILON
+    pc = total_energy / (total_an + pcm.EPSILON)
+    return pc, (covy2 + covx2 + denom) / 2, (covy2 + covx2 - denom) / 2
+
+
+def _zhao_correlation(
+    maps: tuple[Tensor, Tensor, Tensor], fused: Tensor, masks: tuple[Tensor, Tensor, Tensor]
+) -> Tensor:
+    """Liu's ``correlation_coeffcient`` per batch item (see :mod:`.metrics.phase_congruency`)."""
+    taps = gaussian_window_1d(phase_congruency.WINDOW, phase_congruency.SIGMA)
+    c = phase_congruency.C
+    mu_f = _filter_same(fused, taps, taps)
+    var_f = _filter_same(fused * fused, taps, taps) - mu_f * mu_f
+    best = None
+    for image, mask in zip(maps, masks, strict=True):
+        x = image * mask
+        mu = _filter_same(x, taps, taps)
+        var = _filter_same(x * x, taps, taps) - mu * mu
+        cov = _filter_same(x * fused, taps, taps) - mu * mu_f
+        value = torch.where(mask, (cov + c) / (torch.sqrt((var * var_f).abs()) + c), mu * 0)
+        best = value if best is None else torch.fmax(best, value)  # MATLAB max ignores NaN
+    return best.sum(dim=(-2, -1)) / masks[2].sum(dim=(-2, -1)).to(fused.dtype)
+
+
+def zhao_qp_(f: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Zhao's Qp (:func:`ivifbench.metrics.phase_congruency.zhao_qp`)."""
+    pa, pb, pf = (_phase_congruency(x) for x in (a, b, f))
+    take_a = pa[0] > pb[0]
+    threshold = phase_congruency.FEATURE_THRESHOLD
+    pc_max = take_a * pa[0] + ~take_a * pb[0]
+    masks = (pa[0] > threshold, pb[0] > threshold, pc_max > threshold)
+    value = torch.ones(f.shape[0], dtype=f.dtype, device=f.device)
+    for x1, x2, xf in zip(pa, pb, pf, strict=True):
+        value = value * _zhao_correlation((x1, x2, take_a * x1 + ~take_a * x2), xf, masks)
+    return value
+
+
 #: numpy metric function -> its torch twin (same keyword options).
 TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     information.entropy: entropy,
@@ -849,6 +948,7 @@ TORCH_METRICS: dict[Callable[..., float], Callable[..., Tensor]] = {
     piella.piella_qe: piella_qe_,
     yang_cvejic.yang_qy: yang_qy_,
     yang_cvejic.cvejic_qc: cvejic_qc_,
+    phase_congruency.zhao_qp: zhao_qp_,
 }
 
 

@@ -85,7 +85,6 @@ def _paths(folder: Path) -> list[Path]:
 def _check_triple(folder: Path, backend: str = "numpy") -> None:
     targets = [t for t in TARGETS if t[0] == folder.name]
     assert {t[2] for t in targets} == set(FUNCTIONS)
-    # Qp has no torch twin: numpy only.
     metrics = list(FUNCTIONS) if backend == "numpy" else covered("tang", list(FUNCTIONS))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN warnings: see test_compute_warns_on_nan

@@ -125,8 +125,8 @@ def test_colour_batches(convention: str) -> None:
 def test_covers_every_metric_of_every_convention() -> None:
     for name in CONVENTIONS:
         assert covered(name) == list(ALL[name].default_metrics)
-        # Zhao's Qp and the FMI variants: numpy/numba only (ivifbench.compute)
-        no_twin = {"Qp", "FMI_pixel", "FMI_edge", "FMI_dct", "FMI_w"}
+        # The FMI variants: numpy/numba only (ivifbench.compute)
+        no_twin = {"FMI_pixel", "FMI_edge", "FMI_dct", "FMI_w"}
         assert _all_covered(name) == [n for n in ALL[name].implementations if n not in no_twin]
 
 
