@@ -4,7 +4,7 @@ float64 throughout, the same definitions as the numpy metrics in :mod:`ivifbench
 (values agree to 1e-8 relative in ``tests/test_torch_backend.py``). Every metric function takes
 (B, H, W) float64 tensors of 0-255 grey levels and returns a float64 tensor (B,). Covered:
 every metric of every convention (``cddfuse``; ``tang`` with Nabf; ``vifb`` with its
-per-channel colour handling; VIFF, Q0, Qw, Qe, Qy, Qc, NCIE, TE, Qp, MS_SSIM).
+per-channel colour handling; VIFF, Q0, Qw, Qe, Qy, Qc, NCIE, TE, Qp, MS_SSIM) but the FMI variants.
 Liu's local-SSIM metrics take ratios of round-off in flat windows; those windows are
 recomputed on the host by the numpy code
 (:func:`ivifbench.metrics.local_ssim.octave_window_moments`), the rest runs on the device.
