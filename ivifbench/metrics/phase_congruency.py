@@ -21,7 +21,6 @@ import scipy.fft
 from ivifbench.metrics import kernels, phase_kernels
 from ivifbench.metrics.checks import gray_images
 from ivifbench.metrics.matlab_compat import gaussian_window_1d
-from ivifbench.metrics.vifb_kernels import workspace
 
 # Kovesi's defaults, as myphasecong3 is called (image only).
 NSCALE = 4
@@ -151,9 +150,9 @@ def _phase_congruency_compiled(image: np.ndarray) -> PhaseCongruency:
     rows, cols = image.shape
     bank = filter_bank(rows, cols)
     half = ducc0.fft.r2c(image, axes=(0, 1), nthreads=1)
-    responses = workspace("qp responses", (NSCALE, rows, cols), np.complex128)
-    energy, sum_an, width = workspace("qp orientations", (3, NORIENT, rows, cols))
-    amp1sq, scratch = workspace("qp median", (2, rows, cols))
+    responses = kernels.workspace("qp responses", (NSCALE, rows, cols), np.complex128)
+    energy, sum_an, width = kernels.workspace("qp orientations", (3, NORIENT, rows, cols))
+    amp1sq, scratch = kernels.workspace("qp median", (2, rows, cols))
     thresholds = np.empty(NORIENT)
     for o in range(NORIENT):
         phase_kernels.filtered_spectra(half, bank.log_gabor, bank.spread[o], responses)
@@ -238,7 +237,7 @@ def _correlation(
     (sigma_XF + C) / (sqrt(|sigma_X^2 sigma_F^2|) + C) of the masked feature maps X = 1, 2, max
     with F (each 0 outside its mask), summed and divided by the size of the third mask."""
     if kernels.active():
-        masked = workspace("qp correlation", (3, *imf.shape))
+        masked = kernels.workspace("qp correlation", (3, *imf.shape))
         for k, (image, mask) in enumerate(zip((im1, im2, im_max), masks, strict=True)):
             np.multiply(image, mask, out=masked[k])
         taps = gaussian_window_1d(WINDOW, SIGMA)
