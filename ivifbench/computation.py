@@ -132,6 +132,7 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
         *map(kernels.array_key, (ir.pixels, vis.pixels)),
     )
     sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
+    kernels.mark_grey_levels(*fused_planes, *(plane for pair in sources for plane in pair))
     return [(f, ir_p, vis_p) for f, (ir_p, vis_p) in zip(fused_planes, sources, strict=True)]
 
 
@@ -172,11 +173,12 @@ def compute(
     names = resolve_metrics(conv, metrics)
     triple = load_triple(fused, ir, vis)
     _check_min_size(triple, conv, names)
-    planes = _channel_planes(conv, triple)
     results: dict[str, float] = {}
-    for name in names:
-        with np.errstate(all="ignore"):
-            results[name] = _evaluate(conv.implementations[name], planes)
+    with kernels.one_call():
+        planes = _channel_planes(conv, triple)
+        for name in names:
+            with np.errstate(all="ignore"):
+                results[name] = _evaluate(conv.implementations[name], planes)
     for name, value in results.items():
         if not math.isfinite(value):
             warnings.warn(

@@ -24,6 +24,7 @@ from ivifbench.metrics import (
     information,
     kernels,
     matlab_compat,
+    moments,
     qabf,
     qcb,
     qcv,
@@ -284,3 +285,25 @@ def test_kernels_equal_reference_path_on_a_fused_maximum(convention: str) -> Non
     images = [read_image(folder / f"{name}.png") for name in ("fused", "ir", "vis")]
     fast, reference = _both_paths(images, convention, list(CONVENTIONS[convention].implementations))
     _assert_same(fast, reference, f"{convention}/fused maximum")
+
+
+def test_exact_grey_level_sums_only_for_the_planes_of_a_call() -> None:
+    """SD, CC, SCD, MSE and PSNR take exact integer sums only for arrays that ``compute``
+    marked as grey levels in the current call; other arrays (fractions here) take the float
+    path, and the marks end with the call."""
+    rng = np.random.default_rng(5)
+    f, a, b = (rng.integers(0, 256, (40, 50)).astype(np.float64) + 0.25 for _ in range(3))
+    with kernels.one_call():
+        assert moments.grey_level_sums(f, a, b) is None
+        assert math.isclose(moments.standard_deviation(f), float(np.std(f)), rel_tol=1e-12)
+        kernels.mark_grey_levels(f, a, b)
+        assert kernels.grey_levels(f, a, b)
+    assert not kernels.grey_levels(f)
+    grey = [x - 0.25 for x in (f, a, b)]
+    with kernels.one_call():
+        kernels.mark_grey_levels(*grey)
+        sums = moments.grey_level_sums(*grey)
+        assert sums is not None and sums.f_max == int(grey[0].max())
+        exact = moments.correlation_coefficient(*grey)
+    with kernels.reference_path():
+        assert math.isclose(exact, moments.correlation_coefficient(*grey), rel_tol=1e-13)

@@ -41,6 +41,48 @@ def reference_path() -> Iterator[None]:
         _ENABLED[0] = previous
 
 
+#: Work shared by the metrics of one :func:`ivifbench.compute` call (None outside one).
+_CALL: list[dict | None] = [None]
+
+
+@contextmanager
+def one_call() -> Iterator[None]:
+    """Within the block (one :func:`ivifbench.compute` call), :func:`once_per_call` keeps its
+    results: the metrics of the call share work on the same planes (the exact sums of SD, CC,
+    SCD, MSE and PSNR). Cleared when the block ends, since plane buffers are reused."""
+    previous = _CALL[0]
+    _CALL[0] = {}
+    try:
+        yield
+    finally:
+        _CALL[0] = previous
+
+
+def mark_grey_levels(*arrays: np.ndarray) -> None:
+    """Record, for the current :func:`one_call` block, that ``arrays`` hold integer grey levels
+    0-255 (``compute`` makes its planes so: uint8 input, gray conversions rounded)."""
+    cache = _CALL[0]
+    if cache is not None:
+        cache.setdefault("grey levels", set()).update(map(array_key, arrays))
+
+
+def grey_levels(*arrays: np.ndarray) -> bool:
+    """Whether every array was marked by :func:`mark_grey_levels` in the current call."""
+    cache = _CALL[0]
+    marked = cache.get("grey levels", set()) if cache is not None else set()
+    return all(array_key(x) in marked for x in arrays)
+
+
+def once_per_call(key: tuple, make):
+    """``make()``, computed once per ``key`` inside a :func:`one_call` block."""
+    cache = _CALL[0]
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 #: The source-work cache of the innermost :func:`shared_sources` block (None outside).
 _SHARED: list[dict | None] = [None]
 
@@ -723,6 +765,29 @@ def entropy_nats(counts):  # pragma: no cover - compiled
             p = c / total
             h -= p * math.log(p)
     return h
+
+
+@njit(**_JIT)
+def grey_level_sums(f, a, b):  # pragma: no cover - compiled
+    """[sum F, A, B; sum F^2, A^2, B^2; sum FA, FB, AB; max F] of three images of one size
+    holding integer grey levels 0-255 (not checked here: see :func:`grey_levels`). Every sum
+    is then an exact integer in float64 (below 2^53 for any image under the pixel limit),
+    whatever the order of the additions."""
+    ff, af, bf = f.ravel(), a.ravel(), b.ravel()
+    s_f = s_a = s_b = s_ff = s_aa = s_bb = s_fa = s_fb = s_ab = top = 0.0
+    for i in range(ff.size):
+        x, y, z = ff[i], af[i], bf[i]
+        s_f += x
+        s_a += y
+        s_b += z
+        s_ff += x * x
+        s_aa += y * y
+        s_bb += z * z
+        s_fa += x * y
+        s_fb += x * z
+        s_ab += y * z
+        top = max(top, x)
+    return np.array([s_f, s_a, s_b, s_ff, s_aa, s_bb, s_fa, s_fb, s_ab, top])
 
 
 @njit(**_JIT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ivifbench.metrics import kernels
+from ivifbench.metrics.moments import A, B, F, grey_level_sums
 from ivifbench.metrics.numerics import row_blocks, sum_of_products
 
 
@@ -22,8 +23,16 @@ def _sse(x: np.ndarray, y: np.ndarray, divisor: float = 1.0) -> float:
     return total
 
 
-def _mse(x: np.ndarray, y: np.ndarray, divisor: float = 1.0) -> float:
-    return _sse(x, y, divisor) / x.size
+def _source_sses(
+    fused: np.ndarray, a: np.ndarray, b: np.ndarray, divisor: float = 1.0
+) -> tuple[float, float]:
+    """(SSE(A, F), SSE(B, F)) of the images divided by ``divisor``: from the exact grey-level
+    sums of the call where they apply, else by :func:`_sse`."""
+    sums = grey_level_sums(fused, a, b)
+    if sums is not None:
+        scale = divisor * divisor
+        return sums.squared_error(A, F) / scale, sums.squared_error(B, F) / scale
+    return _sse(a, fused, divisor), _sse(b, fused, divisor)
 
 
 def mean_squared_error(
@@ -34,7 +43,8 @@ def mean_squared_error(
     Values are first divided by ``unit_divisor``: 1 gives (0-255)^2 units (CDDFuse
     ``Evaluator.MSE``), 255 gives [0, 1]^2 units (Tang ``MSE_evaluation`` on ``im2double``).
     """
-    return (_mse(a, fused, unit_divisor) + _mse(b, fused, unit_divisor)) / 2.0
+    sse_a, sse_b = _source_sses(fused, a, b, unit_divisor)
+    return (sse_a / fused.size + sse_b / fused.size) / 2.0
 
 
 def peak_signal_to_noise_ratio(
@@ -52,20 +62,20 @@ def peak_signal_to_noise_ratio(
     standard 8-bit PSNR + 20 log10(255) = +48.13 dB). +inf when the MSE is 0.
     """
     mse = mean_squared_error(fused, a, b, unit_divisor=unit_divisor)
-    top = np.float64(np.max(fused) / unit_divisor if peak is None else peak)
+    if peak is None:
+        sums = grey_level_sums(fused, a, b)
+        peak = (sums.f_max if sums is not None else np.max(fused)) / unit_divisor
+    top = np.float64(peak)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(10.0 * np.log10(top * top / np.float64(mse)))
 
 
-def _root_sse_per_pixel(x: np.ndarray, y: np.ndarray) -> float:
-    """VIFB's helper ``mse``: sqrt(sum((x - y)^2)) / (M N) (not a mean squared error)."""
-    return float(np.sqrt(_sse(x, y)) / x.size)
-
-
 def root_mean_squared_error_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """RMSE as VIFB ``metricsRmse``: mean over the sources of sqrt(SSE) / (MN)
-    (= RMSE / sqrt(MN)), 0-255 grey levels."""
-    return (_root_sse_per_pixel(b, fused) + _root_sse_per_pixel(a, fused)) / 2.0
+    (= RMSE / sqrt(MN); VIFB's helper ``mse`` is not a mean squared error), 0-255 grey
+    levels."""
+    sse_a, sse_b = _source_sses(fused, a, b)
+    return float(np.sqrt(sse_b) / fused.size + np.sqrt(sse_a) / fused.size) / 2.0
 
 
 def peak_signal_to_noise_ratio_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
