@@ -2,7 +2,7 @@
 
 Per triple: the median wall and CPU time of ``ivifbench.compute`` (all 12 default metrics,
 images already decoded), the same with the compiled kernels off (``kernels.reference_path()``,
-the numpy path, timed interleaved with it), and two ratios:
+the numpy path, timed in alternating blocks with it), and two ratios:
 
 * against the reference evaluator's time for that triple, the sum of CDDFuse's per-metric
   ``seconds`` in ``values.csv`` (float32, as shipped, measured when the set was made);
@@ -11,7 +11,7 @@ the numpy path, timed interleaved with it), and two ratios:
   ``np.unique`` contingency, whole-image arrays). Its values are compared with ours as a check.
 
 Then, on the first triple, the CPU milliseconds of every metric of every convention alone,
-compiled vs numpy path (interleaved), and the one-off compile time of the kernels (a fresh
+compiled vs numpy path (alternating blocks), and the one-off compile time of the kernels (a fresh
 process with an empty numba cache).
 
 Usage: ``python benchmarks/metrics.py [--repeats N] [--baseline-triples K]``.
@@ -146,23 +146,30 @@ def direct_cddfuse(f: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, flo
     }
 
 
+#: Consecutive calls of one path before the other path's turn.
+BLOCK = 3
+
+
 def _timed(call, repeats: int) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Wall and CPU seconds of ``call()`` with the kernels and on the numpy path, alternating
-    (after one warm-up call of each)."""
+    """Wall and CPU seconds of ``repeats`` calls of ``call()`` with the kernels and as many on
+    the numpy path, in alternating blocks of :data:`BLOCK` consecutive calls (after one
+    warm-up call of each): both paths see the same machine noise, and each runs back to back
+    as ``ivifbench eval`` runs it, not with the caches just emptied by the other."""
     call()
     with kernels.reference_path():
         call()
     wall, cpu, ref_wall, ref_cpu = [], [], [], []
-    for _ in range(repeats):
+    for _ in range(-(-repeats // BLOCK)):
         for reference in (False, True):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            if reference:
-                with kernels.reference_path():
+            for _ in range(BLOCK):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                if reference:
+                    with kernels.reference_path():
+                        call()
+                else:
                     call()
-            else:
-                call()
-            (ref_wall if reference else wall).append(time.perf_counter() - start)
-            (ref_cpu if reference else cpu).append(time.process_time() - start_cpu)
+                (ref_wall if reference else wall).append(time.perf_counter() - start)
+                (ref_cpu if reference else cpu).append(time.process_time() - start_cpu)
     return wall, cpu, ref_wall, ref_cpu
 
 
