@@ -269,10 +269,10 @@ def test_qcb_quality_kernel_flags_the_vifb_nan_cases() -> None:
 
 
 def test_workspace_buffers_are_reused_per_name_and_shape() -> None:
-    first = vifb_kernels.workspace("test", (3, 4))
-    assert vifb_kernels.workspace("test", (3, 4)) is first
-    assert vifb_kernels.workspace("other", (3, 4)) is not first
-    resized = vifb_kernels.workspace("test", (4, 4), np.complex128)
+    first = kernels.workspace("test", (3, 4))
+    assert kernels.workspace("test", (3, 4)) is first
+    assert kernels.workspace("other", (3, 4)) is not first
+    resized = kernels.workspace("test", (4, 4), np.complex128)
     assert resized.shape == (4, 4) and resized.dtype == np.complex128
 
 
