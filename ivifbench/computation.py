@@ -65,11 +65,12 @@ def _check_min_size(triple: Triple, convention: Convention, names: list[str]) ->
 def _plane(pixels: np.ndarray, name: str) -> np.ndarray:
     """A C-contiguous float64 copy of ``pixels`` (results then do not depend on the caller's
     memory layout) in this thread's workspace buffer ``name``: a fused image's planes live
-    for one :func:`compute` call. Source planes that a :func:`kernels.shared_sources` block
-    keeps get arrays of their own."""
-    if name.startswith(("ir", "vis")) and kernels.sharing():
-        return np.array(pixels, dtype=np.float64, order="C")
-    out = kernels.workspace(f"plane {name}", pixels.shape)
+    for one :func:`compute` call. Source planes, which a :func:`kernels.shared_sources` block
+    keeps, are lent to the block (:func:`kernels.kept_array`)."""
+    if name.startswith(("ir", "vis")):
+        out = kernels.kept_array(f"plane {name}", pixels.shape)
+    else:
+        out = kernels.workspace(f"plane {name}", pixels.shape)
     out[...] = pixels
     return out
 

@@ -99,12 +99,39 @@ def shared_sources() -> Iterator[None]:
     try:
         yield
     finally:
+        for array in _SHARED[0].get(_LENT, []):
+            free = _KEPT_FREE.setdefault((array.shape, array.dtype.str), [])
+            if len(free) < KEPT_LIMIT:
+                free.append(array)
         _SHARED[0] = previous
 
 
 def sharing() -> bool:
     """Whether a :func:`shared_sources` block is open (its cache then keeps source work)."""
     return _SHARED[0] is not None
+
+
+#: Key of the arrays lent to a :func:`shared_sources` block in its cache.
+_LENT = ("lent arrays",)
+#: Arrays of ended blocks by (shape, dtype), lent again to later blocks (at most
+#: :data:`KEPT_LIMIT` of each).
+_KEPT_FREE: dict[tuple, list[np.ndarray]] = {}
+KEPT_LIMIT = 16
+
+
+def kept_array(name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """A buffer for source work that a :func:`shared_sources` block keeps (contents
+    undefined): inside a block an array lent to it until it ends, taken from the arrays of
+    ended blocks when one has this shape (a fresh multi-megabyte array for every source pair
+    would cost its page faults again); outside a block this thread's :func:`workspace`
+    buffer ``name``."""
+    cache = _SHARED[0]
+    if cache is None:
+        return workspace(name, shape, dtype)
+    free = _KEPT_FREE.get((tuple(shape), np.dtype(dtype).str))
+    array = free.pop() if free else np.empty(shape, dtype)
+    cache.setdefault(_LENT, []).append(array)
+    return array
 
 
 _WORKSPACE = threading.local()
@@ -150,7 +177,7 @@ def source_buffer(key: tuple, keep: tuple, shape: tuple[int, ...]) -> tuple[np.n
         return _NO_SOURCE_ARRAY[: shape[0]], NO_SOURCES
     if key in cache:
         return cache[key][0], LOAD_SOURCES
-    buffer = np.empty(shape)
+    buffer = kept_array("", shape)
     cache[key] = (buffer, keep)
     return buffer, STORE_SOURCES
 

@@ -110,7 +110,7 @@ def _qcb_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.nd
     for name, source in (("qcb IR", ir), ("qcb VIS", vis)):
 
         def make(source: np.ndarray = source, name: str = name) -> np.ndarray:
-            out = np.empty(shape) if kernels.sharing() else kernels.workspace(name, shape)
+            out = kernels.kept_array(name, shape)
             return _masked_contrast_compiled(source, csf, out)
 
         key = ("qcb contrast", kernels.array_key(source))

@@ -72,7 +72,7 @@ def _block_distortion(source: np.ndarray, fused: np.ndarray, csf: np.ndarray) ->
 def _source_work(source: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(stretched source, its block saliency) by the compiled kernels (the stretched image in
     this thread's buffer ``name`` outside a ``kernels.shared_sources()`` block)."""
-    out = np.empty(source.shape) if kernels.sharing() else kernels.workspace(name, source.shape)
+    out = kernels.kept_array(name, source.shape)
     stretched, _ = vifb_kernels.stretched(source, out)
     return stretched, vifb_kernels.block_saliency(stretched, BLOCK, SALIENCY_ALPHA)
 

@@ -152,11 +152,7 @@ def compiled_scales(a: np.ndarray, b: np.ndarray, dist: np.ndarray):
                 keep,
                 lambda a=a, b=b, taps=taps, shape=shape, scale=scale: tuple(
                     kernels.subsample_valid(
-                        x,
-                        taps,
-                        np.empty(shape)
-                        if kernels.sharing()
-                        else kernels.workspace(f"vif {name} {scale}", shape),
+                        x, taps, kernels.kept_array(f"vif {name} {scale}", shape)
                     )
                     for x, name in ((a, "A"), (b, "B"))
                 ),
