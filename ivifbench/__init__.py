@@ -5,8 +5,6 @@
 ``compute_batch`` computes batches with torch (imported on first use).
 """
 
-from ivifbench.computation import compute
-from ivifbench.conventions import CONVENTIONS, metric_unit
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
 from ivifbench.registry import METRICS, MetricInfo
 from ivifdata import __version__
@@ -25,4 +23,14 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, {"compute_batch": "torch_backend"})
+#: Loaded on first use: the metric modules (numba, scipy, OpenCV) and torch stay out of
+#: ``import ivifbench`` and the CLI's start-up.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "compute": "computation",
+        "CONVENTIONS": "conventions",
+        "metric_unit": "conventions",
+        "compute_batch": "torch_backend",
+    },
+)

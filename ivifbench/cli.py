@@ -19,10 +19,8 @@ from click.core import ParameterSource
 
 from ivifbench import __version__
 from ivifbench.cache import default_cache_path
-from ivifbench.computation import compute, resolve_metrics
-from ivifbench.conventions import CONVENTIONS, DEFAULT_CONVENTION, get_convention
 from ivifbench.errors import MetricInputError
-from ivifbench.registry import METRICS
+from ivifbench.registry import CONVENTION_NAMES, DEFAULT_CONVENTION, METRICS
 from ivifbench.splits import SplitError, available_splits, load_split
 from ivifdata.cli_common import command_group, fail, out_option, workers_option
 
@@ -52,7 +50,7 @@ def main() -> None:
     "--convention",
     default=DEFAULT_CONVENTION,
     show_default=True,
-    help=f"Toolbox whose variants to follow: {', '.join(CONVENTIONS)}.",
+    help=f"Toolbox whose variants to follow: {', '.join(CONVENTION_NAMES)}.",
 )
 @click.option(
     "--metrics",
@@ -71,6 +69,9 @@ def metrics_command(
     ir: str, vis: str, fused: str, convention: str, metric_list: str | None, as_json: bool
 ) -> None:
     """Compute fusion metrics of one IR/VIS/fused triple of 8-bit images."""
+    from ivifbench.computation import compute
+    from ivifbench.conventions import CONVENTIONS
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -97,6 +98,8 @@ def metrics_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON object.")
 def list_metrics_command(as_json: bool) -> None:
     """List every metric: direction, unit under each convention, defaults marked with *."""
+    from ivifbench.conventions import CONVENTIONS
+
     table = {}
     for name, info in METRICS.items():
         implemented = [conv for conv in CONVENTIONS.values() if name in conv.implementations]
@@ -153,7 +156,7 @@ DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
 )
 @click.option(
     "--convention",
-    type=click.Choice(list(CONVENTIONS)),
+    type=click.Choice(list(CONVENTION_NAMES)),
     default=DEFAULT_CONVENTION,
     show_default=True,
     help="Toolbox whose metric variants to follow.",
@@ -229,6 +232,8 @@ def eval_command(
     everything else is still evaluated. Exit status: 0, or 1 with --strict and any problem
     (metric warnings do not count), 2 for usage errors.
     """
+    from ivifbench.computation import resolve_metrics
+    from ivifbench.conventions import get_convention
     from ivifbench.eval import TableMismatchError, format_summary, problems_path_for, run_eval
 
     try:

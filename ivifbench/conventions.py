@@ -44,6 +44,7 @@ from ivifbench.metrics import (
     yang_cvejic,
 )
 from ivifbench.metrics.matlab_compat import gray_octave
+from ivifbench.registry import DEFAULT_CONVENTION  # noqa: F401 (re-exported)
 
 ColourLayout = Literal["per_channel", "side_by_side"]
 
@@ -343,7 +344,6 @@ VIFB = Convention(
 )
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (CDDFUSE, TANG, VIFB)}
-DEFAULT_CONVENTION = "cddfuse"
 
 
 def get_convention(name: str) -> Convention:

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+#: The conventions (toolboxes) by name, in table order, and the default; their metric
+#: variants are in :mod:`ivifbench.conventions`, which loads every metric module.
+CONVENTION_NAMES = ("cddfuse", "tang", "vifb")
+DEFAULT_CONVENTION = "cddfuse"
+
 
 @dataclass(frozen=True)
 class MetricInfo:
