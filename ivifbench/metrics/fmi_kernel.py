@@ -257,6 +257,18 @@ def _pair(s_pdf, s_cdf, s_log, s_stats, f_pdf, f_cdf, f_log, f_stats, cells):  #
 
 
 @njit(**_JIT)
+def _source_score(window, scaled, w, s_parts, s_stats, f_parts, f_stats):  # pragma: no cover
+    """Tang's normalised FMI of a source window against the fused one, whose marginal is in
+    ``f_parts``/``f_stats``: the source window rescaled into ``scaled``, its marginal, then
+    :func:`_pair`."""
+    _rescale(window, scaled)
+    _marginal(scaled, w, s_parts, s_stats)
+    s_pdf, s_cdf, s_log = s_parts[0], s_parts[1], s_parts[2]
+    f_pdf, f_cdf, f_log = f_parts[0], f_parts[1], f_parts[2]
+    return _pair(s_pdf, s_cdf, s_log, s_stats, f_pdf, f_cdf, f_log, f_stats, w * w)
+
+
+@njit(**_JIT)
 def fmi_mean(a, b, f, w):  # pragma: no cover - compiled
     """``mean2(fmi_map)`` of feature maps A, B, F (C-contiguous float64, equal shapes)."""
     rows, cols = a.shape[0] - w + 1, a.shape[1] - w + 1
@@ -283,38 +295,14 @@ def fmi_mean(a, b, f, w):  # pragma: no cover - compiled
                 _marginal(scaled, w, f_parts, f_stats)
                 f_ready = True
                 wf[:] = scaled  # Tang rescales F's window in place
-                _rescale(wa, scaled)
-                _marginal(scaled, w, s_parts, s_stats)
-                af = _pair(
-                    s_parts[0],
-                    s_parts[1],
-                    s_parts[2],
-                    s_stats,
-                    f_parts[0],
-                    f_parts[1],
-                    f_parts[2],
-                    f_stats,
-                    cells,
-                )
+                af = _source_score(wa, scaled, w, s_parts, s_stats, f_parts, f_stats)
             if _equal(wb, wf):
                 bf = 1.0
             else:
                 if not f_ready:  # (rescaling the rescaled window changes nothing)
                     _rescale(wf, scaled)
                     _marginal(scaled, w, f_parts, f_stats)
-                _rescale(wb, scaled)
-                _marginal(scaled, w, s_parts, s_stats)
-                bf = _pair(
-                    s_parts[0],
-                    s_parts[1],
-                    s_parts[2],
-                    s_stats,
-                    f_parts[0],
-                    f_parts[1],
-                    f_parts[2],
-                    f_stats,
-                    cells,
-                )
+                bf = _source_score(wb, scaled, w, s_parts, s_stats, f_parts, f_stats)
             total += (af + bf) / 2.0
     return total / (rows * cols)
 
