@@ -106,11 +106,6 @@ def shared_sources() -> Iterator[None]:
         _SHARED[0] = previous
 
 
-def sharing() -> bool:
-    """Whether a :func:`shared_sources` block is open (its cache then keeps source work)."""
-    return _SHARED[0] is not None
-
-
 #: Key of the arrays lent to a :func:`shared_sources` block in its cache.
 _LENT = ("lent arrays",)
 #: Arrays of ended blocks by (shape, dtype), lent again to later blocks (at most
@@ -128,6 +123,12 @@ def kept_array(name: str, shape: tuple[int, ...], dtype: type = np.float64) -> n
     cache = _SHARED[0]
     if cache is None:
         return workspace(name, shape, dtype)
+    return _lend(cache, shape, dtype)
+
+
+def _lend(cache: dict, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """An array lent to the block of ``cache`` until it ends (one of an ended block's arrays
+    of this shape when there is one)."""
     free = _KEPT_FREE.get((tuple(shape), np.dtype(dtype).str))
     array = free.pop() if free else np.empty(shape, dtype)
     cache.setdefault(_LENT, []).append(array)
@@ -142,8 +143,8 @@ def workspace(name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np
     the latest shape asked for). Image-sized temporaries allocated on every call cost page
     faults (about 2 us per 4 KiB page here: 10 ms of a 30 ms Qcb, 8 ms of a 12 ms Qabf) when
     the allocator hands them back to the OS between calls. Nothing may keep a workspace
-    buffer beyond the call that asked for it (a :func:`shared_sources` cache needs its own
-    arrays)."""
+    buffer beyond the call that asked for it (what a :func:`shared_sources` block keeps
+    comes from :func:`kept_array`)."""
     buffers = _WORKSPACE.__dict__.setdefault("buffers", {})
     buffer = buffers.get(name)
     if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
@@ -177,7 +178,7 @@ def source_buffer(key: tuple, keep: tuple, shape: tuple[int, ...]) -> tuple[np.n
         return _NO_SOURCE_ARRAY[: shape[0]], NO_SOURCES
     if key in cache:
         return cache[key][0], LOAD_SOURCES
-    buffer = kept_array("", shape)
+    buffer = _lend(cache, shape)
     cache[key] = (buffer, keep)
     return buffer, STORE_SOURCES
 
