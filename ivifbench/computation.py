@@ -62,12 +62,12 @@ def _check_min_size(triple: Triple, convention: Convention, names: list[str]) ->
         )
 
 
-def _plane(pixels: np.ndarray, name: str) -> np.ndarray:
+def _plane(pixels: np.ndarray, name: str, *, source: bool = False) -> np.ndarray:
     """A C-contiguous float64 copy of ``pixels`` (results then do not depend on the caller's
     memory layout) in this thread's workspace buffer ``name``: a fused image's planes live
-    for one :func:`compute` call. Source planes, which a :func:`kernels.shared_sources` block
-    keeps, are lent to the block (:func:`kernels.kept_array`)."""
-    if name.startswith(("ir", "vis")):
+    for one :func:`compute` call. ``source`` planes, which a :func:`kernels.shared_sources`
+    block keeps, are lent to the block (:func:`kernels.kept_array`)."""
+    if source:
         out = kernels.kept_array(f"plane {name}", pixels.shape)
     else:
         out = kernels.workspace(f"plane {name}", pixels.shape)
@@ -91,7 +91,7 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
 
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
             ir_p, vis_p = (
-                _plane(to_gray(im.pixels) if im.is_colour else im.pixels, name)
+                _plane(to_gray(im.pixels) if im.is_colour else im.pixels, name, source=True)
                 for im, name in ((ir, "ir"), (vis, "vis"))
             )
             return [(ir_p, vis_p)]
@@ -107,7 +107,7 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
         fused_planes = [_plane(fused.pixels, "fused")]
 
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
-            return [(_plane(ir.pixels, "ir"), _plane(vis.pixels, "vis"))]
+            return [(_plane(ir.pixels, "ir", source=True), _plane(vis.pixels, "vis", source=True))]
 
     else:
         if not vis.is_colour:
@@ -120,8 +120,10 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
         def source_planes() -> list[tuple[np.ndarray, np.ndarray]]:
             return [
                 (
-                    _plane(ir.pixels[..., k] if ir.is_colour else ir.pixels, f"ir {k}"),
-                    _plane(vis.pixels[..., k], f"vis {k}"),
+                    _plane(
+                        ir.pixels[..., k] if ir.is_colour else ir.pixels, f"ir {k}", source=True
+                    ),
+                    _plane(vis.pixels[..., k], f"vis {k}", source=True),
                 )
                 for k in range(3)
             ]
