@@ -10,9 +10,10 @@ the numpy path, timed in alternating blocks with it), and two ratios:
   the direct way the evaluator computes them (2-D ``convolve2d`` windows, ``uniform_filter``,
   ``np.unique`` contingency, whole-image arrays). Its values are compared with ours as a check.
 
-Then, on the first triple, the CPU milliseconds of every metric of every convention alone,
-compiled vs numpy path (alternating blocks), and the one-off compile time of the kernels (a fresh
-process with an empty numba cache).
+Then the defaults of the other conventions (``tang``, ``vifb``) in one call on the same
+triples, compiled vs numpy path; on the first triple, the CPU milliseconds of every metric of
+every convention alone, compiled vs numpy path (alternating blocks); and the one-off compile
+time of the kernels (a fresh process with an empty numba cache).
 
 Usage: ``python benchmarks/metrics.py [--repeats N] [--baseline-triples K]``.
 Needs ``../shared/refs``.
@@ -194,6 +195,31 @@ def compile_seconds() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def one_call_table(triples: list[list[np.ndarray]], repeats: int) -> None:
+    """CPU ms of each non-default convention's default metrics in one ``compute`` call (as
+    ``ivifbench eval`` and ``ivifbench metrics`` run them), median over the triples of the
+    per-triple medians, compiled vs numpy path."""
+    print(f"{'convention':<10} {'compiled ms':>11} {'numpy ms':>9} {'speed-up':>8}  (one call)")
+    for convention, conv in CONVENTIONS.items():
+        if convention == "cddfuse":
+            continue  # the table above
+        names = list(conv.default_metrics)
+        fast, ref = [], []
+        for images in triples:
+
+            def call(images=images, convention=convention, names=names) -> None:
+                compute(*images, metrics=names, convention=convention)
+
+            _, cpu, _, ref_cpu = _timed(call, repeats)
+            fast.append(statistics.median(cpu) * 1e3)
+            ref.append(statistics.median(ref_cpu) * 1e3)
+        fast_ms, ref_ms = statistics.median(fast), statistics.median(ref)
+        print(
+            f"{convention:<10} {fast_ms:11.2f} {ref_ms:9.2f} {ref_ms / fast_ms:7.1f}x  "
+            f"(per triple {min(fast):.1f}-{max(fast):.1f} ms)"
+        )
+
+
 def per_metric_table(images: list[np.ndarray], repeats: int) -> None:
     """CPU ms of each metric of each convention alone, compiled vs numpy path."""
     print(f"{'convention':<10} {'metric':<6} {'compiled ms':>11} {'numpy ms':>9} {'speed-up':>8}")
@@ -228,7 +254,7 @@ def main() -> None:
         f"{'triple':<24} {'wall ms':>8} {'cpu ms':>7} {'numpy ms':>8} {'ref ms':>7} {'vs ref':>7} "
         f"{'direct ms':>9} {'vs direct':>9} {'max rel diff':>12}"
     )
-    walls, cpus, numpy_cpus, ratios, direct_ratios = [], [], [], [], []
+    walls, cpus, numpy_cpus, ratios, direct_ratios, triples = [], [], [], [], [], []
     folders = [
         folder
         for folder in sorted((REFS / "triples").iterdir())
@@ -236,6 +262,7 @@ def main() -> None:
     ]
     for index, folder in enumerate(folders):
         images = [read_image(folder / f"{n}.png") for n in ("fused", "ir", "vis")]
+        triples.append(images)
         values = compute(*images, metrics=names)
         wall, cpu, _, ref_cpu = _timed(
             lambda images=images: compute(*images, metrics=names), args.repeats
@@ -267,7 +294,9 @@ def main() -> None:
         f"{'':>9} {statistics.median(direct_ratios) if direct_ratios else 0:8.0f}x"
     )
     print("target: <= 20 ms per 640x480 triple on one core (>= 100x the reference)")
-    images = [read_image(folders[0] / f"{n}.png") for n in ("fused", "ir", "vis")]
+    print(f"other conventions' defaults in one call ({len(triples)} triples):")
+    one_call_table(triples, args.repeats)
+    images = triples[0]
     print(f"CPU ms per metric alone ({folders[0].name}, incl. input checks):")
     per_metric_table(images, args.repeats)
     print(f"one-off kernel compile (fresh process, empty cache): {compile_seconds():.1f} s")
