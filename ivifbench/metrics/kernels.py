@@ -797,12 +797,13 @@ def entropy_nats(counts):  # pragma: no cover - compiled
 
 @njit(**_JIT)
 def grey_level_sums(f, a, b):  # pragma: no cover - compiled
-    """[sum F, A, B; sum F^2, A^2, B^2; sum FA, FB, AB; max F] of three images of one size
-    holding integer grey levels 0-255 (not checked here: see :func:`grey_levels`). Every sum
-    is then an exact integer in float64 (below 2^53 for any image under the pixel limit),
-    whatever the order of the additions."""
+    """[sum F, A, B; sum F^2, A^2, B^2; sum FA, FB, AB] of three images of one size holding
+    integer grey levels 0-255 (not checked here: see :func:`grey_levels`). Every sum is then
+    an exact integer in float64 (below 2^53 for any image under the pixel limit), whatever the
+    order of the additions, so the loop vectorises freely (a running max in it would not:
+    numpy's ``max`` is 5x faster than a max folded into this loop)."""
     ff, af, bf = f.ravel(), a.ravel(), b.ravel()
-    s_f = s_a = s_b = s_ff = s_aa = s_bb = s_fa = s_fb = s_ab = top = 0.0
+    s_f = s_a = s_b = s_ff = s_aa = s_bb = s_fa = s_fb = s_ab = 0.0
     for i in range(ff.size):
         x, y, z = ff[i], af[i], bf[i]
         s_f += x
@@ -814,8 +815,7 @@ def grey_level_sums(f, a, b):  # pragma: no cover - compiled
         s_fa += x * y
         s_fb += x * z
         s_ab += y * z
-        top = max(top, x)
-    return np.array([s_f, s_a, s_b, s_ff, s_aa, s_bb, s_fa, s_fb, s_ab, top])
+    return np.array([s_f, s_a, s_b, s_ff, s_aa, s_bb, s_fa, s_fb, s_ab])
 
 
 @njit(**_JIT)

@@ -24,13 +24,12 @@ F, A, B = (1, 0, 0), (0, 1, 0), (0, 0, 1)
 @dataclass(frozen=True)
 class GreyLevelSums:
     """Exact sums over n pixels of three grey-level planes (F, A, B): ``first`` = sums of F,
-    A, B; ``second`` = the 3 x 3 sums of their products; ``f_max`` = max F. Statistics of
-    linear combinations follow in exact integer arithmetic, rounded once at the end."""
+    A, B; ``second`` = the 3 x 3 sums of their products. Statistics of linear combinations
+    follow in exact integer arithmetic, rounded once at the end."""
 
     n: int
     first: tuple[int, int, int]
     second: tuple[tuple[int, int, int], ...]
-    f_max: int
 
     def total(self, c: Combination) -> int:
         return sum(ci * si for ci, si in zip(c, self.first, strict=True))
@@ -72,7 +71,7 @@ def grey_level_sums(
     def make() -> GreyLevelSums:
         s = [int(v) for v in kernels.grey_level_sums(*kernels.contiguous(*images))]
         second = ((s[3], s[6], s[7]), (s[6], s[4], s[8]), (s[7], s[8], s[5]))
-        return GreyLevelSums(fused.size, (s[0], s[1], s[2]), second, s[9])
+        return GreyLevelSums(fused.size, (s[0], s[1], s[2]), second)
 
     return kernels.once_per_call(("grey level sums", *map(kernels.array_key, images)), make)
 

@@ -63,8 +63,7 @@ def peak_signal_to_noise_ratio(
     """
     mse = mean_squared_error(fused, a, b, unit_divisor=unit_divisor)
     if peak is None:
-        sums = grey_level_sums(fused, a, b)
-        peak = (sums.f_max if sums is not None else np.max(fused)) / unit_divisor
+        peak = np.max(fused) / unit_divisor
     top = np.float64(peak)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(10.0 * np.log10(top * top / np.float64(mse)))
