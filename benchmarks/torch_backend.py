@@ -33,6 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._synthetic import _texture  # noqa: E402
 from ivifbench import CONVENTIONS, compute, compute_batch  # noqa: E402
+from ivifbench.errors import MetricInputError  # noqa: E402
 from ivifbench.torch_backend import covered, resolve_device  # noqa: E402
 
 HEIGHT, WIDTH = 480, 640
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except MetricInputError as exc:
+        parser.error(str(exc))  # exit 2 with the message, no traceback
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
     sizes = [int(b) for b in args.batches.split(",")]
