@@ -21,7 +21,6 @@ from ivifbench.metrics.kernels import (
     REPLICATE_BORDER,
     ZERO_BORDER,
     _advance_ring,
-    _horizontal,
     _sobel8_row,
     workspace,
 )
@@ -83,44 +82,105 @@ def csf_filtered(image: np.ndarray, csf: np.ndarray, out: np.ndarray) -> np.ndar
     )
 
 
+#: The folded taps of :func:`_folded_taps` have 1 + a multiple of this many entries:
+#: :func:`_symmetric_vertical_pair` adds four pairs of rows per sweep, and
+#: :func:`_symmetric_horizontal` eight pairs of columns.
+FOLDED_PAIRS = 8
+
+
+@njit(**_JIT)
+def _folded_taps(taps):  # pragma: no cover - compiled
+    """[taps[r], taps[r + 1], ..., taps[2r], 0, ...] for symmetric ``taps`` of length
+    2r + 1: the centre tap, then one tap per pair of rows (columns) at distance k, zero
+    padded to 1 + a multiple of :data:`FOLDED_PAIRS` (a zero tap adds 0 * 0 exactly)."""
+    radius = taps.size // 2
+    pairs = -(-radius // FOLDED_PAIRS) * FOLDED_PAIRS
+    folded = np.zeros(pairs + 1)
+    folded[: radius + 1] = taps[radius:]
+    return folded
+
+
+@njit(inline="always")
+def _row_or_zero(image, k, zero):  # pragma: no cover - compiled
+    """Row ``k`` of ``image``, or the zero row outside it (zero padding)."""
+    return image[k] if 0 <= k < image.shape[0] else zero
+
+
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _vertical_pair(out_c, out_s, taps_c, taps_s, image, i):  # pragma: no cover - compiled
-    """Row ``i`` of the column filters ``taps_c`` and ``taps_s`` (centred, zero padding
-    above and below the image) into ``out_c`` and ``out_s``; each image row is loaded once
-    for both filters, two taps per sweep."""
-    height = image.shape[0]
-    radius = taps_c.size // 2
-    out_c[:] = 0.0
-    out_s[:] = 0.0
-    k, last = max(i - radius, 0), min(i + radius, height - 1)
-    while k <= last:
-        pair = k + 1 <= last
-        r0, r1 = image[k], image[k + 1 if pair else k]
-        c0, s0 = taps_c[k - i + radius], taps_s[k - i + radius]
-        c1 = taps_c[k + 1 - i + radius] if pair else 0.0
-        s1 = taps_s[k + 1 - i + radius] if pair else 0.0
+def _symmetric_vertical_pair(out_c, out_s, folded_c, folded_s, image, i, zero):
+    """Row ``i`` of two symmetric column filters (folded taps, see :func:`_folded_taps`;
+    zero padding above and below the image) into ``out_c`` and ``out_s``: each pair of rows
+    at distance k is added once and weighted by both filters, four pairs per sweep (fewer
+    loads than one tap per sweep; more row pointers than four pairs would spill)."""
+    centre = image[i]
+    c0, s0 = folded_c[0], folded_s[0]
+    for j in range(out_c.size):
+        out_c[j] = c0 * centre[j]
+        out_s[j] = s0 * centre[j]
+    for k in range(1, folded_c.size, 4):
+        a0, b0 = _row_or_zero(image, i - k, zero), _row_or_zero(image, i + k, zero)
+        a1, b1 = _row_or_zero(image, i - k - 1, zero), _row_or_zero(image, i + k + 1, zero)
+        a2, b2 = _row_or_zero(image, i - k - 2, zero), _row_or_zero(image, i + k + 2, zero)
+        a3, b3 = _row_or_zero(image, i - k - 3, zero), _row_or_zero(image, i + k + 3, zero)
+        c0, c1, c2, c3 = folded_c[k], folded_c[k + 1], folded_c[k + 2], folded_c[k + 3]
+        s0, s1, s2, s3 = folded_s[k], folded_s[k + 1], folded_s[k + 2], folded_s[k + 3]
         for j in range(out_c.size):
-            x0, x1 = r0[j], r1[j]
-            out_c[j] += c0 * x0 + c1 * x1
-            out_s[j] += s0 * x0 + s1 * x1
-        k += 2
+            p0, p1, p2, p3 = a0[j] + b0[j], a1[j] + b1[j], a2[j] + b2[j], a3[j] + b3[j]
+            out_c[j] += c0 * p0 + c1 * p1 + c2 * p2 + c3 * p3
+            out_s[j] += s0 * p0 + s1 * p1 + s2 * p2 + s3 * p3
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _eight_pairs(w, k, lo, hi, j):  # pragma: no cover - compiled
+    """sum over m < 8 of w[k + m] * (lo[j + 7 - m] + hi[j + m])."""
+    low = w[k] * (lo[j + 7] + hi[j]) + w[k + 1] * (lo[j + 6] + hi[j + 1])
+    low += w[k + 2] * (lo[j + 5] + hi[j + 2]) + w[k + 3] * (lo[j + 4] + hi[j + 3])
+    high = w[k + 4] * (lo[j + 3] + hi[j + 4]) + w[k + 5] * (lo[j + 2] + hi[j + 5])
+    high += w[k + 6] * (lo[j + 1] + hi[j + 6]) + w[k + 7] * (lo[j] + hi[j + 7])
+    return low + high
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _symmetric_horizontal(out, folded, row):  # pragma: no cover - compiled
+    """out[j] = sum_k taps[k] * row[j + k] ('valid') for symmetric taps given folded (see
+    :func:`_folded_taps`; ``row`` padded by folded.size - 1 on both sides): each pair of
+    columns at distance k is added once, eight pairs per sweep, read through two slices
+    (the columns left and right of the centre) at constant offsets."""
+    size, pairs = out.size, folded.size - 1
+    centre = row[pairs : pairs + size]
+    for k in range(1, folded.size, 8):
+        lo = row[pairs - k - 7 : pairs - k + size]
+        hi = row[pairs + k : pairs + k + 7 + size]
+        if k == 1:
+            w = folded[0]
+            for j in range(size):
+                out[j] = w * centre[j] + _eight_pairs(folded, k, lo, hi, j)
+        else:
+            for j in range(size):
+                out[j] += _eight_pairs(folded, k, lo, hi, j)
 
 
 @njit(**_JIT)
 def qcb_contrast(image, taps_c, norm_c, taps_s, norm_s, z, out):  # pragma: no cover
     """out = Chen-Blum masked contrast C^3 / (C^2 + z) with C = |centre / surround - 1|,
     where centre and surround are MATLAB ``filter2(G, image, 'same')`` (zero padding) with
-    the separable G = taps' * norm (column taps ``taps_*``, row taps ``norm_*``)."""
+    the separable G = taps' * norm (column taps ``taps_*``, row taps ``norm_*``; all four
+    symmetric, as Gaussians are)."""
     height, width = image.shape
-    radius = taps_c.size // 2
-    v_c, v_s = np.zeros(width + 2 * radius), np.zeros(width + 2 * radius)
+    folded_c, folded_s = _folded_taps(taps_c), _folded_taps(taps_s)
+    row_c, row_s = _folded_taps(norm_c), _folded_taps(norm_s)
+    if folded_c.size != folded_s.size or row_c.size != row_s.size:
+        raise ValueError("qcb_contrast: centre and surround taps differ in length")
+    pad = row_c.size - 1
+    v_c, v_s = np.zeros(width + 2 * pad), np.zeros(width + 2 * pad)
     h_c, h_s = np.empty(width), np.empty(width)
+    zero = np.zeros(width)
     for i in range(height):
-        _vertical_pair(
-            v_c[radius : radius + width], v_s[radius : radius + width], taps_c, taps_s, image, i
+        _symmetric_vertical_pair(
+            v_c[pad : pad + width], v_s[pad : pad + width], folded_c, folded_s, image, i, zero
         )
-        _horizontal(h_c, norm_c, v_c)
-        _horizontal(h_s, norm_s, v_s)
+        _symmetric_horizontal(h_c, row_c, v_c)
+        _symmetric_horizontal(h_s, row_s, v_s)
         row = out[i]
         for j in range(width):
             c = abs(h_c[j] / h_s[j] - 1.0)
