@@ -122,11 +122,46 @@ def test_vif_overflowing_products_fall_back_to_numpy() -> None:
 
 def test_histogram_kernel_leaves_bad_grey_levels_to_the_numpy_error() -> None:
     good = np.zeros((8, 8))
+    joints = np.empty((2, 256, 256), np.int32)
+    not_a_number = good.copy()
+    not_a_number[3, 4] = np.nan
+    for bad in (np.full((8, 8), 0.5), np.full((8, 8), 256.0), np.full((8, 8), -1.0), not_a_number):
+        assert not kernels.all_grey_levels(bad)
+        assert not kernels.mutual_information_nats(good, good, bad, False, True, joints)[1]
+        assert not kernels.grey_histogram(bad, True)[1]
+        assert kernels.grey_counts(bad) is None
     for bad in (np.full((8, 8), 0.5), np.full((8, 8), 256.0), np.full((8, 8), -1.0)):
-        hists, joints = np.empty((3, 256), np.int64), np.empty((2, 256, 256), np.int64)
-        assert not kernels.grey_histograms(bad, good, good, False, hists, joints)
         with pytest.raises(ValueError, match="integer grey levels"):
             information.mutual_information(bad, good, good)
+
+
+@pytest.mark.parametrize("saturate", [False, True])
+def test_mutual_information_kernel_equals_numpy_on_skewed_levels(saturate: bool) -> None:
+    """Joint histograms with levels 254/255 (Tang's merged bins), narrow level ranges (VIFB's
+    stretch widens them: the compiled path relies on it keeping every histogram's counts),
+    an odd pixel count (the sub-histograms' tail) and int32 against int64 counts."""
+    rng = np.random.default_rng(21)
+    cases = [
+        [rng.integers(250, 256, (33, 41)).astype(float) for _ in range(3)],
+        [rng.integers(100, 103, (33, 41)).astype(float) for _ in range(3)],
+        [np.full((33, 41), 255.0), rng.integers(0, 2, (33, 41)) * 255.0, np.zeros((33, 41))],
+    ]
+    for f, a, b in cases:
+        want = {}
+        with kernels.reference_path():
+            for stretch in (False, True):
+                want[stretch] = information.mutual_information(
+                    f, a, b, stretch=stretch, saturate_joint=saturate
+                )
+            counts = np.bincount(f.ravel().astype(int), minlength=256)
+        for stretch in (False, True):
+            got = information.mutual_information(f, a, b, stretch=stretch, saturate_joint=saturate)
+            assert math.isclose(got, want[stretch], rel_tol=REL, abs_tol=ABS), (stretch, got)
+        for dtype in (np.int32, np.int64):
+            joints = np.empty((2, 256, 256), dtype)
+            total, ok = kernels.mutual_information_nats(f, a, b, saturate, True, joints)
+            assert ok and math.isclose(total, want[False], rel_tol=REL, abs_tol=ABS)
+        np.testing.assert_array_equal(kernels.grey_histogram(f, False)[0], counts)
 
 
 def test_qabf_kernel_with_input_scale_equals_reference() -> None:

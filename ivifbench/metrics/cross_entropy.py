@@ -17,8 +17,8 @@ LEVELS = 256
 def _grey_level_probabilities(image: np.ndarray, name: str) -> np.ndarray:
     """Probability of each grey level 0..255 of an image of integer grey levels 0-255."""
     if kernels.active() and image.dtype == np.float64:
-        counts, ok = kernels.grey_histogram(np.ascontiguousarray(image))
-        if ok:
+        counts = kernels.grey_counts(image)
+        if counts is not None:
             return counts / image.size
     codes = image.ravel() if image.dtype == np.uint8 else grey_codes(image, name).ravel()
     return np.bincount(codes, minlength=LEVELS) / codes.size

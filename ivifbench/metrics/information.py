@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivifbench.metrics import kernels, vifb_kernels
+from ivifbench.metrics import kernels
 from ivifbench.metrics.matlab_compat import matlab_round
 from ivifbench.metrics.numerics import grey_codes
 
@@ -27,8 +27,8 @@ def entropy(fused: np.ndarray) -> float:
     ``Evaluator.EN`` for 8-bit data.
     """
     if kernels.active():
-        counts, ok = kernels.grey_histogram(*kernels.contiguous(fused))
-        if ok:
+        counts = kernels.grey_counts(fused)
+        if counts is not None:
             return _entropy(counts, np.log2)
     codes = grey_codes(fused, "EN: fused")
     return _entropy(np.bincount(codes.ravel(), minlength=LEVELS), np.log2)
@@ -43,28 +43,21 @@ def _stretch_vifb(image: np.ndarray) -> np.ndarray:
 
 
 def _mutual_information_compiled(
-    fused: np.ndarray, a: np.ndarray, b: np.ndarray, stretch: bool, saturate_joint: bool
+    fused: np.ndarray, a: np.ndarray, b: np.ndarray, saturate_joint: bool
 ) -> float | None:
     """MI in nats by the compiled histogram kernel; ``None`` for values that are not 8-bit
-    grey levels (the numpy path then raises its error)."""
+    grey levels (the numpy path then raises its error). VIFB's stretch is not needed here:
+    it maps the levels present one to one and in order onto 0..255 (their spacing
+    255 / (max - min) is at least 1), so every histogram keeps its counts in the same bin
+    order, and MI its value; a constant image stays one bin (not so with ``saturate_joint``,
+    which merges the two top levels after the stretch: that mix stays on the numpy path)."""
     images = kernels.contiguous(fused, a, b)
-    if stretch:
-        stretched = [
-            vifb_kernels.stretched(x, kernels.workspace(f"mi {k}", x.shape), False)
-            for k, x in enumerate(images)
-        ]
-        if not all(ok for _, ok in stretched):
-            return None
-        images = [x for x, _ in stretched]
-    hists = kernels.workspace("mi histograms", (3, LEVELS), np.int64)
-    joints = kernels.workspace("mi joint histograms", (2, LEVELS, LEVELS), np.int64)
-    if not kernels.grey_histograms(*images, saturate_joint, hists, joints):
-        return None
-    f_entropy = kernels.entropy_nats(hists[0])
-    return sum(
-        kernels.entropy_nats(hists[k]) + f_entropy - kernels.entropy_nats(joints[k - 1])
-        for k in (1, 2)
-    )
+    # int32 counts halve the joint histograms' cache footprint; any count fits below 2^31.
+    dtype = np.int32 if images[0].size < 2**31 else np.int64
+    joints = kernels.workspace("mi joint histograms", (2, LEVELS, LEVELS), dtype)
+    check = not kernels.grey_levels(fused, a, b)
+    total, ok = kernels.mutual_information_nats(*images, saturate_joint, check, joints)
+    return total if ok else None
 
 
 def mutual_information(
@@ -85,8 +78,8 @@ def mutual_information(
     CDDFuse's ``mutual_info_score`` on the float values is the same quantity: its contingency
     table over unique values is this 256 x 256 histogram for 8-bit data.
     """
-    if kernels.active():
-        total = _mutual_information_compiled(fused, a, b, stretch, saturate_joint)
+    if kernels.active() and not (stretch and saturate_joint):  # no convention mixes them
+        total = _mutual_information_compiled(fused, a, b, saturate_joint)
         if total is not None:
             return total / np.log(2.0) if bits else total
     log = np.log2 if bits else np.log

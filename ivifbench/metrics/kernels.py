@@ -749,35 +749,62 @@ def qabf_sums(f, a, b, scale, kg, dg, ka_slope, ka_offset, sources, mode):  # pr
 
 
 @njit(**_JIT)
-def grey_histograms(f, a, b, saturate, hists, joints):  # pragma: no cover - compiled
-    """Fill ``hists`` (3, 256) with the histograms of F, A, B and ``joints`` (2, 256, 256)
-    with the joint histograms [F, A] and [F, B] (int64 buffers, zeroed here) of images of
-    integer grey levels 0-255; return ok. ``saturate``: F and S levels 255 count as 254 in
-    the joint histograms only (Tang ``Hab.m``). ``ok`` is False if a value is not such a grey
-    level (the caller then lets the numpy path raise its error)."""
-    hists[:] = 0
+def all_grey_levels(x):  # pragma: no cover - compiled
+    """Whether every value of ``x`` is an integer grey level 0-255 (no branch per value: the
+    loop vectorises)."""
+    flat = x.ravel()
+    bad = False
+    for i in range(flat.size):
+        v = flat[i]
+        bad |= (v < 0.0) | (v > 255.0) | (v != math.floor(v))
+    return not bad
+
+
+@njit(**_JIT)
+def _joint_counts(f, a, b, joint_a, joint_b):  # pragma: no cover - compiled
+    """joint_a[256 F + A] += 1 and joint_b[256 F + B] += 1 per pixel, for images of integer
+    grey levels 0-255 (checked by the caller; the ``& 255`` keeps a bad value inside the
+    buffers)."""
+    ff, af, bf = f.ravel(), a.ravel(), b.ravel()
+    for i in range(ff.size):
+        row = (int(ff[i]) & 255) << 8
+        joint_a[row | (int(af[i]) & 255)] += 1
+        joint_b[row | (int(bf[i]) & 255)] += 1
+
+
+@njit(**_JIT)
+def _merge_top_level(joint):  # pragma: no cover - compiled
+    """Count level 255 as 254 on both axes of a 256 x 256 joint histogram (Tang ``Hab.m``)."""
+    for k in range(256):
+        joint[254, k] += joint[255, k]
+        joint[255, k] = 0
+    for k in range(256):
+        joint[k, 254] += joint[k, 255]
+        joint[k, 255] = 0
+
+
+@njit(**_JIT)
+def mutual_information_nats(f, a, b, saturate, check, joints):  # pragma: no cover
+    """(MI(A, F) + MI(B, F) in nats, ok) from the 256-bin histograms of images of integer
+    grey levels 0-255; ``joints`` a (2, 256, 256) int32 or int64 buffer (filled here).
+
+    One pass counts the joint histograms [F, A] and [F, B]; the marginals are their row and
+    column sums (as the numpy path takes S's). ``saturate``: levels 255 count as 254 in the
+    joint histograms only (Tang ``Hab.m``). ``check``: first verify the grey levels, ok False
+    if one is not (the numpy path then raises its error); without it the caller vouches."""
+    if check and not (all_grey_levels(f) and all_grey_levels(a) and all_grey_levels(b)):
+        return np.nan, False
     joints[:] = 0
-    top = 254 if saturate else 255
-    for i in range(f.shape[0]):
-        for j in range(f.shape[1]):
-            vf, va, vb = f[i, j], a[i, j], b[i, j]
-            if not (
-                0.0 <= vf <= 255.0
-                and 0.0 <= va <= 255.0
-                and 0.0 <= vb <= 255.0
-                and vf == math.floor(vf)
-                and va == math.floor(va)
-                and vb == math.floor(vb)
-            ):
-                return False
-            cf, ca, cb = int(vf), int(va), int(vb)
-            hists[0, cf] += 1
-            hists[1, ca] += 1
-            hists[2, cb] += 1
-            jf = min(cf, top)
-            joints[0, jf, min(ca, top)] += 1
-            joints[1, jf, min(cb, top)] += 1
-    return True
+    flat = joints.reshape(2, 65536)
+    _joint_counts(f, a, b, flat[0], flat[1])
+    f_counts = joints[0].sum(axis=1)
+    total = 0.0
+    for k in range(2):
+        s_counts = joints[k].sum(axis=0)
+        if saturate:
+            _merge_top_level(joints[k])
+        total += entropy_nats(s_counts) + entropy_nats(f_counts) - entropy_nats(joints[k])
+    return total, True
 
 
 @njit(**_JIT)
@@ -899,17 +926,39 @@ def gradient_magnitude_sum(f):  # pragma: no cover - compiled
     return total
 
 
+#: Sub-histograms of :func:`grey_histogram`: consecutive pixels count into different
+#: arrays, so that a run of equal levels does not wait on its own increments.
+SUB_HISTOGRAMS = 4
+
+
 @njit(**_JIT)
-def grey_histogram(x):  # pragma: no cover - compiled
-    """(256-bin histogram, ok) of an image of integer grey levels 0-255; ok False otherwise."""
-    counts = np.zeros(256, dtype=np.int64)
+def grey_histogram(x, check):  # pragma: no cover - compiled
+    """(256-bin int64 histogram, ok) of an image of integer grey levels 0-255; ``check``:
+    verify the levels first, ok False if one is not (without it the caller vouches)."""
+    counts = np.zeros((SUB_HISTOGRAMS, 256), dtype=np.int64)
+    if check and not all_grey_levels(x):
+        return counts[0], False
     flat = x.ravel()
-    for i in range(flat.size):
-        v = flat[i]
-        if not (0.0 <= v <= 255.0 and v == math.floor(v)):
-            return counts, False
-        counts[int(v)] += 1
-    return counts, True
+    n = flat.size - flat.size % SUB_HISTOGRAMS
+    for i in range(0, n, SUB_HISTOGRAMS):
+        for k in range(SUB_HISTOGRAMS):
+            counts[k, int(flat[i + k]) & 255] += 1
+    for i in range(n, flat.size):
+        counts[0, int(flat[i]) & 255] += 1
+    return counts.sum(axis=0), True
+
+
+def grey_counts(image: np.ndarray) -> np.ndarray | None:
+    """256-bin histogram (int64) of an image of integer grey levels 0-255, ``None`` if a
+    value is not one; once per image in a :func:`one_call` block (EN, CE and MI share F's),
+    and unchecked for the planes ``compute`` marked (:func:`mark_grey_levels`)."""
+    key = ("grey counts", array_key(image))
+
+    def make() -> np.ndarray | None:
+        counts, ok = grey_histogram(*contiguous(image), not grey_levels(image))
+        return counts if ok else None
+
+    return once_per_call(key, make)
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
