@@ -30,19 +30,34 @@ _EXACT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_EXACT)
+def _grey_level_range(flat):  # pragma: no cover - compiled
+    """(whether every value is an integer grey level 0-255, min level, max level); the
+    levels are meaningless when not (integer reductions vectorise, float min/max do not)."""
+    bad = False
+    lo, hi = 255, 0
+    for i in range(flat.size):
+        v = flat[i]
+        bad |= (v < 0.0) | (v > 255.0) | (v != math.floor(v))
+        level = int(v) & 255
+        lo = min(lo, level)
+        hi = max(hi, level)
+    return not bad, lo, hi
+
+
+@njit(**_EXACT)
 def stretch_255(x, out, nan_if_constant):  # pragma: no cover - compiled
     """out = round((x - min) / (max - min) * 255) with MATLAB rounding (halves away from
     zero), 0-255 grey levels. A constant image gives zeros if it is all zero or if not
     ``nan_if_constant`` (VIFB ``mutinf``), else NaN (Z. Liu's ``normalize1``: 0/0).
     Returns whether every input value is an integer grey level 0-255."""
     flat, dest = x.ravel(), out.ravel()
-    lo = hi = flat[0]
-    levels = 0
-    for i in range(flat.size):
-        v = flat[i]
-        lo = min(lo, v)
-        hi = max(hi, v)
-        levels += (0.0 <= v <= 255.0) and v == math.floor(v)
+    levels, lo_level, hi_level = _grey_level_range(flat)
+    lo, hi = float(lo_level), float(hi_level)
+    if not levels:
+        lo = hi = flat[0]
+        for i in range(flat.size):
+            lo = min(lo, flat[i])
+            hi = max(hi, flat[i])
     if hi == lo:
         dest[:] = np.nan if (nan_if_constant and hi != 0.0) else 0.0
     else:
@@ -51,7 +66,7 @@ def stretch_255(x, out, nan_if_constant):  # pragma: no cover - compiled
             v = (flat[i] - lo) / span * 255.0
             whole = math.floor(v)
             dest[i] = whole + (1.0 if v - whole >= 0.5 else 0.0)
-    return levels == flat.size
+    return levels
 
 
 def stretched(
@@ -233,11 +248,11 @@ def block_saliency(image, block, alpha):  # pragma: no cover - compiled
         _advance_ring(image, i, ring, ZERO_BORDER, 1.0)
         _sobel8_row(ring[(i - 1) % 3], ring[i % 3], ring[(i + 1) % 3], gx, gy, g)
         for j in range(width):
-            magnitude = g[j] * 8.0
-            power = magnitude
-            for _ in range(alpha - 1):
-                power *= magnitude
-            g[j] = power
+            g[j] *= 8.0
+            gx[j] = g[j]
+        for _ in range(alpha - 1):  # g^alpha by repeated products, a vectorised pass each
+            for j in range(width):
+                g[j] *= gx[j]
         _add_block_row(out[i // block], g, block)
     return out
 
