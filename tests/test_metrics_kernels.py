@@ -288,6 +288,34 @@ def test_qcb_qcv_ei_kernels_equal_their_numpy_maps(case: str) -> None:
         assert math.isclose(got, edge_intensity.edge_intensity(fused), rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("case", list(_vifb_planes()))
+def test_qcv_complex_pair_equals_two_real_filters(case: str) -> None:
+    """Qcv filters VIS - F and IR - F as the real and imaginary parts of one complex image:
+    each part equals its own rfft2/irfft2 filter (also where a difference is all zero, the
+    fused image equal to a source) and its block mean squares the real-path ones."""
+    x = matlab_compat.minmax_stretch_255(_vifb_planes()[case])
+    if np.isnan(x).any():
+        return  # a constant nonzero plane: NaN, compared through the metric in other tests
+    rng = np.random.default_rng(14)
+    other = rng.integers(0, 256, x.shape).astype(float)
+    csf = qcv._mannos_sakrison_csf(*x.shape)
+    full = qcv._mannos_sakrison_csf_full(*x.shape)
+    assert np.array_equal(
+        full, full[(-np.arange(x.shape[0])) % x.shape[0]][:, [0, *range(x.shape[1] - 1, 0, -1)]]
+    )
+    for fused in (other, x, np.zeros(x.shape)):
+        pair = np.empty(x.shape, np.complex128)
+        vifb_kernels.pack_differences(x, other, fused, pair)
+        vifb_kernels.csf_filtered_pair(pair, full)
+        squares = vifb_kernels.block_mean_squares_pair(pair, qcv.BLOCK)
+        for part, source, blocks in ((pair.real, x, squares[0]), (pair.imag, other, squares[1])):
+            want = scipy.fft.irfft2(scipy.fft.rfft2(source - fused) * csf, s=x.shape)
+            scale = max(np.abs(source - fused).max(), np.abs(other - fused).max(), 1.0)
+            np.testing.assert_allclose(part, want, rtol=0, atol=1e-12 * scale)
+            real_path = vifb_kernels.block_mean_squares(np.ascontiguousarray(part), qcv.BLOCK)
+            np.testing.assert_array_equal(blocks, real_path)
+
+
 def test_qcb_quality_kernel_flags_the_vifb_nan_cases() -> None:
     rng = np.random.default_rng(13)
     good = [rng.random((4, 5)) + 0.1 for _ in range(3)]

@@ -77,22 +77,35 @@ def _source_work(source: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]
     return stretched, vifb_kernels.block_saliency(stretched, BLOCK, SALIENCY_ALPHA)
 
 
-def _qcv_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray, csf: np.ndarray) -> float:
-    """:func:`qcv` by the compiled kernels; the sources' stretch and saliency are made once
-    per source image inside ``kernels.shared_sources()``."""
+@functools.lru_cache(maxsize=8)
+def _mannos_sakrison_csf_full(rows: int, cols: int) -> np.ndarray:
+    """:func:`_mannos_sakrison_csf` on the whole ``fft2`` plane (read-only, cached)."""
+    csf = vifb_kernels.full_plane(_mannos_sakrison_csf(rows, cols), cols)
+    csf.setflags(write=False)
+    return csf
+
+
+def _qcv_compiled(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
+    """:func:`qcv` by the compiled kernels: both differences S - F filtered by one complex
+    transform pair (VIS - F real, IR - F imaginary); the sources' stretch and saliency are
+    made once per source image inside ``kernels.shared_sources()``."""
     shape = fused.shape
     f, _ = vifb_kernels.stretched(fused, kernels.workspace("stretched", shape))
-    difference = kernels.workspace("difference", shape)
-    filtered = kernels.workspace("filtered", shape)
-    weighted = saliency_total = 0.0
-    for name, source in (("qcv VIS", vis), ("qcv IR", ir)):
-        key = ("qcv source", kernels.array_key(source))
-        s, saliency = kernels.shared(key, (source,), lambda s=source, n=name: _source_work(s, n))
-        np.subtract(s, f, out=difference)
-        vifb_kernels.csf_filtered(difference, csf, filtered)
-        distortion = vifb_kernels.block_mean_squares(filtered, BLOCK)
-        weighted += float(np.sum(saliency * distortion))
-        saliency_total += float(np.sum(saliency))
+    (s_vis, saliency_vis), (s_ir, saliency_ir) = (
+        kernels.shared(
+            ("qcv source", kernels.array_key(source)),
+            (source,),
+            lambda s=source, n=name: _source_work(s, n),
+        )
+        for name, source in (("qcv VIS", vis), ("qcv IR", ir))
+    )
+    pair = kernels.workspace("qcv differences", shape, np.complex128)
+    vifb_kernels.pack_differences(s_vis, s_ir, f, pair)
+    vifb_kernels.csf_filtered_pair(pair, _mannos_sakrison_csf_full(*shape))
+    distortion_vis, distortion_ir = vifb_kernels.block_mean_squares_pair(pair, BLOCK)
+    weighted = float(np.sum(saliency_vis * distortion_vis))
+    weighted += float(np.sum(saliency_ir * distortion_ir))
+    saliency_total = float(np.sum(saliency_vis)) + float(np.sum(saliency_ir))
     return float(np.float64(weighted) / saliency_total)  # 0/0 (all-zero sources): NaN
 
 
@@ -108,10 +121,10 @@ def qcv(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     A constant nonzero image gives NaN, as VIFB does (``compute`` warns about it).
     """
     images = gray_images("Qcv", MIN_SIDE, fused=fused, ir=ir, vis=vis)
-    csf = _mannos_sakrison_csf(*images[0].shape)
     with np.errstate(all="ignore"):
         if kernels.active():
-            return _qcv_compiled(*images, csf)
+            return _qcv_compiled(*images)
+        csf = _mannos_sakrison_csf(*images[0].shape)
         f, a, b = (minmax_stretch_255(image) for image in images)
         saliency_vis, saliency_ir = _block_saliency(b), _block_saliency(a)
         weighted = saliency_vis * _block_distortion(b, f, csf)
