@@ -98,7 +98,7 @@ def csf_filtered(image: np.ndarray, csf: np.ndarray, out: np.ndarray) -> np.ndar
 
 
 #: The folded taps of :func:`_folded_taps` have 1 + a multiple of this many entries:
-#: :func:`_symmetric_vertical_pair` adds four pairs of rows per sweep, and
+#: :func:`_symmetric_vertical_rows` adds four pairs of rows per sweep, and
 #: :func:`_symmetric_horizontal` eight pairs of columns.
 FOLDED_PAIRS = 8
 
@@ -122,27 +122,35 @@ def _row_or_zero(image, k, zero):  # pragma: no cover - compiled
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _symmetric_vertical_pair(out_c, out_s, folded_c, folded_s, image, i, zero):
-    """Row ``i`` of two symmetric column filters (folded taps, see :func:`_folded_taps`;
-    zero padding above and below the image) into ``out_c`` and ``out_s``: each pair of rows
-    at distance k is added once and weighted by both filters, four pairs per sweep (fewer
-    loads than one tap per sweep; more row pointers than four pairs would spill)."""
-    centre = image[i]
-    c0, s0 = folded_c[0], folded_s[0]
-    for j in range(out_c.size):
-        out_c[j] = c0 * centre[j]
-        out_s[j] = s0 * centre[j]
+def _symmetric_vertical_rows(centre, surround, folded_c, folded_s, image, i, zero):
+    """Rows ``i`` and ``i + 1`` of two symmetric column filters (folded taps, see
+    :func:`_folded_taps`; zero padding above and below the image) into ``centre[0]``,
+    ``centre[1]`` and ``surround[0]``, ``surround[1]`` (row i + 1 below the image: zeros
+    in, unused out). Each pair of rows at distance k is added once and weighted by both
+    filters; the two output rows share eight of the ten rows each sweep of four pairs reads
+    (the image rows come from L2: fewer row loads per output row are what counts here)."""
+    x0, x1 = image[i], _row_or_zero(image, i + 1, zero)
+    c0, c1, s0, s1 = centre[0], centre[1], surround[0], surround[1]
+    w, v = folded_c[0], folded_s[0]
+    for j in range(c0.size):
+        c0[j], s0[j] = w * x0[j], v * x0[j]
+        c1[j], s1[j] = w * x1[j], v * x1[j]
     for k in range(1, folded_c.size, 4):
-        a0, b0 = _row_or_zero(image, i - k, zero), _row_or_zero(image, i + k, zero)
-        a1, b1 = _row_or_zero(image, i - k - 1, zero), _row_or_zero(image, i + k + 1, zero)
-        a2, b2 = _row_or_zero(image, i - k - 2, zero), _row_or_zero(image, i + k + 2, zero)
-        a3, b3 = _row_or_zero(image, i - k - 3, zero), _row_or_zero(image, i + k + 3, zero)
-        c0, c1, c2, c3 = folded_c[k], folded_c[k + 1], folded_c[k + 2], folded_c[k + 3]
-        s0, s1, s2, s3 = folded_s[k], folded_s[k + 1], folded_s[k + 2], folded_s[k + 3]
-        for j in range(out_c.size):
-            p0, p1, p2, p3 = a0[j] + b0[j], a1[j] + b1[j], a2[j] + b2[j], a3[j] + b3[j]
-            out_c[j] += c0 * p0 + c1 * p1 + c2 * p2 + c3 * p3
-            out_s[j] += s0 * p0 + s1 * p1 + s2 * p2 + s3 * p3
+        u0, u1 = _row_or_zero(image, i - k + 1, zero), _row_or_zero(image, i - k, zero)
+        u2, u3 = _row_or_zero(image, i - k - 1, zero), _row_or_zero(image, i - k - 2, zero)
+        u4, d0 = _row_or_zero(image, i - k - 3, zero), _row_or_zero(image, i + k, zero)
+        d1, d2 = _row_or_zero(image, i + k + 1, zero), _row_or_zero(image, i + k + 2, zero)
+        d3, d4 = _row_or_zero(image, i + k + 3, zero), _row_or_zero(image, i + k + 4, zero)
+        w0, w1, w2, w3 = folded_c[k], folded_c[k + 1], folded_c[k + 2], folded_c[k + 3]
+        v0, v1, v2, v3 = folded_s[k], folded_s[k + 1], folded_s[k + 2], folded_s[k + 3]
+        for j in range(c0.size):
+            a1, a2, a3, b1, b2, b3 = u1[j], u2[j], u3[j], d1[j], d2[j], d3[j]
+            p0, p1, p2, p3 = a1 + d0[j], a2 + b1, a3 + b2, u4[j] + b3  # about row i
+            q0, q1, q2, q3 = u0[j] + b1, a1 + b2, a2 + b3, a3 + d4[j]  # about row i + 1
+            c0[j] += w0 * p0 + w1 * p1 + w2 * p2 + w3 * p3
+            s0[j] += v0 * p0 + v1 * p1 + v2 * p2 + v3 * p3
+            c1[j] += w0 * q0 + w1 * q1 + w2 * q2 + w3 * q3
+            s1[j] += v0 * q0 + v1 * q1 + v2 * q2 + v3 * q3
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
@@ -187,20 +195,22 @@ def qcb_contrast(image, taps_c, norm_c, taps_s, norm_s, z, out):  # pragma: no c
     if folded_c.size != folded_s.size or row_c.size != row_s.size:
         raise ValueError("qcb_contrast: centre and surround taps differ in length")
     pad = row_c.size - 1
-    v_c, v_s = np.zeros(width + 2 * pad), np.zeros(width + 2 * pad)
+    # Column-filtered rows i and i + 1, zero padded for the row filters.
+    v_c, v_s = np.zeros((2, width + 2 * pad)), np.zeros((2, width + 2 * pad))
     h_c, h_s = np.empty(width), np.empty(width)
     zero = np.zeros(width)
-    for i in range(height):
-        _symmetric_vertical_pair(
-            v_c[pad : pad + width], v_s[pad : pad + width], folded_c, folded_s, image, i, zero
+    for i in range(0, height, 2):
+        _symmetric_vertical_rows(
+            v_c[:, pad : pad + width], v_s[:, pad : pad + width], folded_c, folded_s, image, i, zero
         )
-        _symmetric_horizontal(h_c, row_c, v_c)
-        _symmetric_horizontal(h_s, row_s, v_s)
-        row = out[i]
-        for j in range(width):
-            c = abs(h_c[j] / h_s[j] - 1.0)
-            squared = c * c
-            row[j] = squared * c / (squared + z)
+        for r in range(min(2, height - i)):
+            _symmetric_horizontal(h_c, row_c, v_c[r])
+            _symmetric_horizontal(h_s, row_s, v_s[r])
+            row = out[i + r]
+            for j in range(width):
+                c = abs(h_c[j] / h_s[j] - 1.0)
+                squared = c * c
+                row[j] = squared * c / (squared + z)
 
 
 @njit(**_JIT)
