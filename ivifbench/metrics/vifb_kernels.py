@@ -1,5 +1,5 @@
 """Compiled (numba) kernels of the VIFB-only metrics: Qcb, Qcv, EI and VIFB's min-max
-stretches (MI, Qcb, Qcv), and the frequency-domain CSF filter they share.
+stretches (Qcb, Qcv), and the frequency-domain CSF filters they share.
 
 The numpy implementations in ``qcb.py``, ``qcv.py``, ``edge_intensity.py`` and
 ``information.py`` stay the reference (``kernels.reference_path()`` runs them;
