@@ -85,7 +85,7 @@ def csf_filtered(image: np.ndarray, csf: np.ndarray, out: np.ndarray) -> np.ndar
     they write into reused buffers)."""
     spectrum = workspace("csf spectrum", csf.shape, np.complex128)
     ducc0.fft.r2c(image, axes=(0, 1), out=spectrum)
-    spectrum *= csf
+    _scale_spectrum(spectrum, csf)  # numpy's complex * real broadcast: 0.3 ms, this 0.05
     return ducc0.fft.c2r(
         spectrum,
         axes=(0, 1),
