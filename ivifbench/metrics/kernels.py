@@ -209,11 +209,16 @@ def _vertical(out, taps, source, rows):  # pragma: no cover - compiled
         for j in range(out.size):
             out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
         k += 4
-    while k < n:
+    if n - k >= 2:  # two or three taps left: one sweep (a third tap of weight 0 adds 0.0)
+        last = k + 2 if n - k == 3 else k + 1
+        w0, w1, w2 = taps[k], taps[k + 1], taps[last] if n - k == 3 else 0.0
+        r0, r1, r2 = source[rows[k]], source[rows[k + 1]], source[rows[last]]
+        for j in range(out.size):
+            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j]
+    elif n - k == 1:
         w, r = taps[k], source[rows[k]]
         for j in range(out.size):
             out[j] += w * r[j]
-        k += 1
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
@@ -243,11 +248,17 @@ def _horizontal(out, taps, row):  # pragma: no cover - compiled
         for j in range(size):
             out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
         k += 4
-    while k < n:
+    if n - k >= 2:  # two or three taps left: one sweep (a third tap of weight 0 adds 0.0)
+        last = k + 2 if n - k == 3 else k + 1
+        w0, w1, w2 = taps[k], taps[k + 1], taps[last] if n - k == 3 else 0.0
+        r0, r1 = row[k : k + size], row[k + 1 : k + 1 + size]
+        r2 = row[last : last + size]
+        for j in range(size):
+            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j]
+    elif n - k == 1:
         w, r = taps[k], row[k : k + size]
         for j in range(size):
             out[j] += w * r[j]
-        k += 1
 
 
 #: Modes of the source-only work in :func:`_moment_rows` and :func:`qabf_sums`.
@@ -257,10 +268,35 @@ SOURCE_MAPS = (2, 3, 5, 6)
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
+def _moment_sweep(v, f, a, b, rows, weights, sources):  # pragma: no cover - compiled
+    """Add four taps (``weights`` at input ``rows``; a weight 0 adds 0.0) to each map of
+    :func:`_vertical_moments`."""
+    w0, w1, w2, w3 = weights
+    f0, f1, f2, f3 = f[rows[0]], f[rows[1]], f[rows[2]], f[rows[3]]
+    a0, a1, a2, a3 = a[rows[0]], a[rows[1]], a[rows[2]], a[rows[3]]
+    b0, b1, b2, b3 = b[rows[0]], b[rows[1]], b[rows[2]], b[rows[3]]
+    vf, vff, va, vaa, vaf, vb, vbb, vbf = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+    for j in range(f.shape[1]):
+        x0, x1, x2, x3 = f0[j], f1[j], f2[j], f3[j]
+        y0, y1, y2, y3 = a0[j], a1[j], a2[j], a3[j]
+        z0, z1, z2, z3 = b0[j], b1[j], b2[j], b3[j]
+        vf[j] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3
+        vff[j] += w0 * (x0 * x0) + w1 * (x1 * x1) + w2 * (x2 * x2) + w3 * (x3 * x3)
+        vaf[j] += w0 * (y0 * x0) + w1 * (y1 * x1) + w2 * (y2 * x2) + w3 * (y3 * x3)
+        vbf[j] += w0 * (z0 * x0) + w1 * (z1 * x1) + w2 * (z2 * x2) + w3 * (z3 * x3)
+        if sources:
+            va[j] += w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
+            vaa[j] += w0 * (y0 * y0) + w1 * (y1 * y1) + w2 * (y2 * y2) + w3 * (y3 * y3)
+            vb[j] += w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3
+            vbb[j] += w0 * (z0 * z0) + w1 * (z1 * z1) + w2 * (z2 * z2) + w3 * (z3 * z3)
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
 def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - compiled
     """v[0..7, j] = sum_k taps[k] x (F, F^2, A, A^2, AF, B, B^2, BF)[row + k, j], the products
     formed as the rows are read (storing them costs more memory traffic than the multiplies),
-    four taps per sweep, then one; without ``sources`` only the rows that involve F.
+    four taps per sweep (the last two or three in one sweep), a last single tap alone;
+    without ``sources`` only the rows that involve F.
 
     The products are formed before the tap is applied and every map sums its taps in the same
     order as :func:`_vertical` (exact products on grey levels, the same rounding wherever
@@ -269,29 +305,19 @@ def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - com
     n = taps.size
     width = f.shape[1]
     v[:] = 0.0
-    vf, vff, va, vaa, vaf, vb, vbb, vbf = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
     k = 0
     while k + 4 <= n:
-        w0, w1, w2, w3 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3]
         r = row + k
-        f0, f1, f2, f3 = f[r], f[r + 1], f[r + 2], f[r + 3]
-        a0, a1, a2, a3 = a[r], a[r + 1], a[r + 2], a[r + 3]
-        b0, b1, b2, b3 = b[r], b[r + 1], b[r + 2], b[r + 3]
-        for j in range(width):
-            x0, x1, x2, x3 = f0[j], f1[j], f2[j], f3[j]
-            y0, y1, y2, y3 = a0[j], a1[j], a2[j], a3[j]
-            z0, z1, z2, z3 = b0[j], b1[j], b2[j], b3[j]
-            vf[j] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3
-            vff[j] += w0 * (x0 * x0) + w1 * (x1 * x1) + w2 * (x2 * x2) + w3 * (x3 * x3)
-            vaf[j] += w0 * (y0 * x0) + w1 * (y1 * x1) + w2 * (y2 * x2) + w3 * (y3 * x3)
-            vbf[j] += w0 * (z0 * x0) + w1 * (z1 * x1) + w2 * (z2 * x2) + w3 * (z3 * x3)
-            if sources:
-                va[j] += w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
-                vaa[j] += w0 * (y0 * y0) + w1 * (y1 * y1) + w2 * (y2 * y2) + w3 * (y3 * y3)
-                vb[j] += w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3
-                vbb[j] += w0 * (z0 * z0) + w1 * (z1 * z1) + w2 * (z2 * z2) + w3 * (z3 * z3)
+        weights = (taps[k], taps[k + 1], taps[k + 2], taps[k + 3])
+        _moment_sweep(v, f, a, b, (r, r + 1, r + 2, r + 3), weights, sources)
         k += 4
-    while k < n:
+    if n - k >= 2:
+        r, last = row + k, row + n - 1
+        third = taps[n - 1] if n - k == 3 else 0.0
+        weights = (taps[k], taps[k + 1], third, 0.0)
+        _moment_sweep(v, f, a, b, (r, r + 1, last, last), weights, sources)
+    elif n - k == 1:
+        vf, vff, va, vaa, vaf, vb, vbb, vbf = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
         w, fk, ak, bk = taps[k], f[row + k], a[row + k], b[row + k]
         for j in range(width):
             x, y, z = fk[j], ak[j], bk[j]
@@ -304,7 +330,6 @@ def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - com
                 vaa[j] += w * (y * y)
                 vb[j] += w * z
                 vbb[j] += w * (z * z)
-        k += 1
 
 
 @njit(**_JIT)
