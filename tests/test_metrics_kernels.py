@@ -111,7 +111,7 @@ def test_vif_overflowing_products_fall_back_to_numpy() -> None:
     the numpy path gives the value."""
     rng = np.random.default_rng(5)
     f, a, b = (rng.random((50, 60)) * 1e12 for _ in range(3))
-    taps = gaussian_window_1d(17, 17 / 5)
+    taps = tuple(gaussian_window_1d(17, 17 / 5))
     no_sources = np.empty((4, 0, 0))
     assert kernels.vif_scale_sums(f, a, b, taps, 2.0, vif.EPS, no_sources, kernels.NO_SOURCES)[4]
     fast = vif.visual_information_fidelity(f, a, b)
@@ -182,13 +182,24 @@ def test_maths_functions_match_numpy() -> None:
             [0.0, -0.0, 1.0, -1.0, 0.66, 2.414213562373095, 1e300, -1e300, 5e-324],
         ]
     )
-    atan = np.array([kernels._atan(v) for v in x[:2000]] + [kernels._atan(v) for v in x[-9:]])
-    want = np.arctan(np.concatenate([x[:2000], x[-9:]]))
-    assert np.allclose(atan, want, rtol=1e-15, atol=0)
+    t = np.concatenate([x[:2000], x[-9:]])
+    atan = np.array([kernels._atan_quotient(v, 1.0) for v in t])
+    assert np.allclose(atan, np.arctan(t), rtol=1e-15, atol=0)
+    # atan(y / x) from y and x: all sign combinations, ratios across the three ranges
+    # (boundaries 0.66 and tan(3 pi / 8)), Sobel-like integers, x far from 1
+    num = np.concatenate([rng.integers(-1020, 1021, 3000), x[:2000], [1.0, -0.66, 2.5]])
+    signed = rng.integers(1, 1021, 3000) * rng.choice([-1, 1], 3000)
+    den = np.concatenate([signed, rng.standard_normal(2000) * 1e3, [1.515, 1.0, -1.0]])
+    quotient = np.array([kernels._atan_quotient(u, v) for u, v in zip(num, den, strict=True)])
+    assert np.allclose(quotient, np.arctan(num / den), rtol=2e-15, atol=1e-300)
+    assert kernels._atan_quotient(5.0, 0.0) == math.pi / 2
     y = np.concatenate([rng.uniform(-700, 700, 2000), rng.uniform(-10, 40, 2000), [0.0, 1.0]])
     exp = np.array([kernels._exp(v, kernels._POW2) for v in y])
     assert np.allclose(exp, np.exp(y), rtol=1e-15, atol=0)
     assert kernels._exp(-1e5, kernels._POW2) < 1e-300
+    fractions = np.array([kernels._exp_fraction(v, kernels._POW2) for v in y])
+    assert (fractions[:, 1] > 0).all()
+    assert np.allclose(fractions[:, 0] / fractions[:, 1], np.exp(y), rtol=2e-15, atol=0)
 
 
 def test_reference_path_is_restored() -> None:
