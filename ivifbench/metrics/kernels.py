@@ -425,18 +425,22 @@ def _source_gain(mu_s, e_ss, e_sf, mu_f, var_f, eps):  # pragma: no cover - comp
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _vif_factors(mu_s, e_ss, e_sf, mu_f, var_f, sigma_nsq, eps):  # pragma: no cover
-    """(1 + g^2 s^2 / (v^2 + sigma_nsq), 1 + s^2 / sigma_nsq) of one pixel."""
+    """(g^2 s^2 + v^2 + sigma_nsq, v^2 + sigma_nsq, 1 + s^2 / sigma_nsq) of one pixel: the
+    factor 1 + g^2 s^2 / (v^2 + sigma_nsq) as a numerator and a denominator, which the
+    caller multiplies separately and divides as logarithms (no division per pixel; exactly
+    equal where g = 0)."""
     gain, var_s, noise = _source_gain(mu_s, e_ss, e_sf, mu_f, var_f, eps)
     noise += sigma_nsq
-    return (gain * gain * var_s + noise) / noise, 1.0 + var_s / sigma_nsq
+    return gain * gain * var_s + noise, noise, 1.0 + var_s / sigma_nsq
 
 
 #: Rows whose factors are multiplied (per column) before the products' binary exponents are
-#: moved out (:func:`_fold_exponents`); the factors are at most 1 + var / sigma_nsq (about
-#: 8e3 on 0-255 data), so 16 rows stay far below overflow.
+#: moved out (:func:`_fold_exponents`); the factors are below about 2 var_f + sigma_nsq
+#: (3e4 on 0-255 data), so 16 rows stay far below overflow.
 LOG_GROUP = 16
-#: A group product above this is treated as overflow (the caller then uses numpy).
-PRODUCT_LIMIT = 1e300
+#: A group product outside (PRODUCT_FLOOR, PRODUCT_LIMIT) is treated as overflow (the caller
+#: then uses numpy).
+PRODUCT_FLOOR, PRODUCT_LIMIT = 1e-300, 1e300
 #: Bits of a float64's mantissa; the bits of 1.0 (its biased exponent 1023).
 _MANTISSA_BITS = (1 << 52) - 1
 _ONE_BITS = 1023 << 52
@@ -444,16 +448,16 @@ _ONE_BITS = 1023 << 52
 
 @njit(**_JIT)
 def _fold_exponents(products, exponents, sums, overflow):  # pragma: no cover - compiled
-    """Move the binary exponent of every running product (each a product of factors >= 1)
-    into ``exponents`` (int64, same shape) and keep its mantissa 1 <= m < 2 in ``products``:
+    """Move the binary exponent of every running product (of positive factors) into
+    ``exponents`` (int64, same shape) and keep its mantissa 1 <= m < 2 in ``products``:
     exact, so that a product is never near overflow and each column needs one logarithm at
     the end (:func:`_add_logs`), not one per row group. Sets ``sums[overflow]`` to 1 when a
-    product had left [1, PRODUCT_LIMIT) (a NaN too)."""
+    product had left (PRODUCT_FLOOR, PRODUCT_LIMIT) (a NaN too)."""
     flat, exps = products.reshape(-1), exponents.reshape(-1)
     bits = flat.view(np.int64)
     bad = 0
     for i in range(flat.size):
-        bad += not (1.0 <= flat[i] < PRODUCT_LIMIT)
+        bad += not (PRODUCT_FLOOR < flat[i] < PRODUCT_LIMIT)
         exps[i] += (bits[i] >> 52) - 1023
         bits[i] = (bits[i] & _MANTISSA_BITS) | _ONE_BITS
     if bad:
@@ -480,43 +484,57 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no 
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
     v, h = _moment_buffers(taps, width)
-    products = np.ones((4, out_width))
-    exponents = np.zeros((4, out_width), dtype=np.int64)
-    sums = np.zeros(5)
+    # Per source: numerators and denominators of the numerator factors, denominator factors.
+    products = np.ones((6, out_width))
+    exponents = np.zeros((6, out_width), dtype=np.int64)
+    logs = np.zeros(7)
     for i in range(out_rows):
         _moment_rows(f, a, b, taps, i, v, h, sources, mode)
-        p0, p1, p2, p3 = products[0], products[1], products[2], products[3]
+        p0, p1, p2, p3, p4, p5 = (
+            products[0],
+            products[1],
+            products[2],
+            products[3],
+            products[4],
+            products[5],
+        )
         for j in range(out_width):
             mu_f = h[0, j]
             var_f = max(h[1, j] - mu_f * mu_f, 0.0)
-            num_a, den_a = _vif_factors(h[2, j], h[3, j], h[4, j], mu_f, var_f, sigma_nsq, eps)
-            num_b, den_b = _vif_factors(h[5, j], h[6, j], h[7, j], mu_f, var_f, sigma_nsq, eps)
-            p0[j] *= num_a
-            p1[j] *= den_a
-            p2[j] *= num_b
-            p3[j] *= den_b
+            up_a, down_a, den_a = _vif_factors(
+                h[2, j], h[3, j], h[4, j], mu_f, var_f, sigma_nsq, eps
+            )
+            up_b, down_b, den_b = _vif_factors(
+                h[5, j], h[6, j], h[7, j], mu_f, var_f, sigma_nsq, eps
+            )
+            p0[j] *= up_a
+            p1[j] *= down_a
+            p2[j] *= den_a
+            p3[j] *= up_b
+            p4[j] *= down_b
+            p5[j] *= den_b
         if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
-            _fold_exponents(products, exponents, sums, 4)
-    _add_logs(products, exponents, sums)
-    return sums
+            _fold_exponents(products, exponents, logs, 6)
+    _add_logs(products, exponents, logs)
+    return np.array([logs[0] - logs[1], logs[2], logs[3] - logs[4], logs[5], logs[6]])
 
 
 @njit(**_JIT)
 def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma: no cover
     """Han's VIFF at one scale: [sum log10(1 + g^2 s^2 / (v^2 + n)), sum log10(1 + s^2 / n),
     number of pixels, overflow flag] with per pixel the source of the smaller gain (B on
-    ties), as ``viff._selected_information``."""
+    ties), as ``viff._selected_information``; the first factor as a numerator and a
+    denominator, as in :func:`vif_scale_sums`."""
     n = len(taps)
     height, width = f.shape
     out_rows, out_width = height - n + 1, width - n + 1
     v, h = _moment_buffers(taps, width)
-    products = np.ones((2, out_width))
-    exponents = np.zeros((2, out_width), dtype=np.int64)
-    sums = np.zeros(4)
-    sums[2] = out_rows * out_width
+    products = np.ones((3, out_width))
+    exponents = np.zeros((3, out_width), dtype=np.int64)
+    logs = np.zeros(4)
     for i in range(out_rows):
         _moment_rows(f, a, b, taps, i, v, h, sources, mode)
-        p0, p1 = products[0], products[1]
+        p0, p1, p2 = products[0], products[1], products[2]
         for j in range(out_width):
             mu_f = h[0, j]
             var_f = max(h[1, j] - mu_f * mu_f, 0.0)
@@ -526,12 +544,13 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma:
             gain = gain_a if take_a else gain_b
             var_s = var_a if take_a else var_b
             noise = (noise_a if take_a else noise_b) + visual_noise
-            p0[j] *= gain * gain * var_s / noise + 1.0
-            p1[j] *= var_s / visual_noise + 1.0
+            p0[j] *= gain * gain * var_s + noise
+            p1[j] *= noise
+            p2[j] *= var_s / visual_noise + 1.0
         if (i + 1) % LOG_GROUP == 0 or i == out_rows - 1:
-            _fold_exponents(products, exponents, sums, 3)
-    _add_logs(products, exponents, sums)
-    return sums
+            _fold_exponents(products, exponents, logs, 3)
+    _add_logs(products, exponents, logs)
+    return np.array([logs[0] - logs[1], logs[2], out_rows * out_width, logs[3]])
 
 
 @njit(**_JIT)
