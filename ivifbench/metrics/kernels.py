@@ -286,9 +286,10 @@ SOURCE_MAPS = (2, 3, 5, 6)
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _moment_sweep(v, f, a, b, rows, weights, sources):  # pragma: no cover - compiled
+def _moment_sweep(v, f, a, b, rows, weights, sources, pooled):  # pragma: no cover - compiled
     """Add four taps (``weights`` at input ``rows``; a weight 0 adds 0.0) to each map of
-    :func:`_vertical_moments`."""
+    :func:`_vertical_moments` (``pooled``: A^2 + F^2 and B^2 + F^2 in place of A^2 and B^2,
+    no F^2)."""
     w0, w1, w2, w3 = weights
     f0, f1, f2, f3 = f[rows[0]], f[rows[1]], f[rows[2]], f[rows[3]]
     a0, a1, a2, a3 = a[rows[0]], a[rows[1]], a[rows[2]], a[rows[3]]
@@ -299,9 +300,26 @@ def _moment_sweep(v, f, a, b, rows, weights, sources):  # pragma: no cover - com
         y0, y1, y2, y3 = a0[j], a1[j], a2[j], a3[j]
         z0, z1, z2, z3 = b0[j], b1[j], b2[j], b3[j]
         vf[j] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3
-        vff[j] += w0 * (x0 * x0) + w1 * (x1 * x1) + w2 * (x2 * x2) + w3 * (x3 * x3)
         vaf[j] += w0 * (y0 * x0) + w1 * (y1 * x1) + w2 * (y2 * x2) + w3 * (y3 * x3)
         vbf[j] += w0 * (z0 * x0) + w1 * (z1 * x1) + w2 * (z2 * x2) + w3 * (z3 * x3)
+        if pooled:
+            q0, q1, q2, q3 = x0 * x0, x1 * x1, x2 * x2, x3 * x3
+            va[j] += w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
+            vaa[j] += (
+                w0 * (y0 * y0 + q0)
+                + w1 * (y1 * y1 + q1)
+                + w2 * (y2 * y2 + q2)
+                + w3 * (y3 * y3 + q3)
+            )
+            vb[j] += w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3
+            vbb[j] += (
+                w0 * (z0 * z0 + q0)
+                + w1 * (z1 * z1 + q1)
+                + w2 * (z2 * z2 + q2)
+                + w3 * (z3 * z3 + q3)
+            )
+            continue
+        vff[j] += w0 * (x0 * x0) + w1 * (x1 * x1) + w2 * (x2 * x2) + w3 * (x3 * x3)
         if sources:
             va[j] += w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
             vaa[j] += w0 * (y0 * y0) + w1 * (y1 * y1) + w2 * (y2 * y2) + w3 * (y3 * y3)
@@ -310,11 +328,12 @@ def _moment_sweep(v, f, a, b, rows, weights, sources):  # pragma: no cover - com
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - compiled
+def _vertical_moments(v, taps, f, a, b, row, sources, pooled):  # pragma: no cover - compiled
     """v[0..7, j] = sum_k taps[k] x (F, F^2, A, A^2, AF, B, B^2, BF)[row + k, j], the products
     formed as the rows are read (storing them costs more memory traffic than the multiplies),
     four taps per sweep (the last two or three in one sweep), a last single tap alone;
-    without ``sources`` only the rows that involve F.
+    without ``sources`` only the rows that involve F; with ``pooled`` (SSIM) rows 3 and 6
+    hold A^2 + F^2 and B^2 + F^2 and row 1 is left out (SSIM needs only the sums).
 
     The products are formed before the tap is applied and every map sums its taps in the same
     order as :func:`_vertical` (exact products on grey levels, the same rounding wherever
@@ -327,22 +346,28 @@ def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - com
     while k + 4 <= n:
         r = row + k
         weights = (taps[k], taps[k + 1], taps[k + 2], taps[k + 3])
-        _moment_sweep(v, f, a, b, (r, r + 1, r + 2, r + 3), weights, sources)
+        _moment_sweep(v, f, a, b, (r, r + 1, r + 2, r + 3), weights, sources, pooled)
         k += 4
     if n - k >= 2:
         r, last = row + k, row + n - 1
         third = taps[n - 1] if n - k == 3 else 0.0
         weights = (taps[k], taps[k + 1], third, 0.0)
-        _moment_sweep(v, f, a, b, (r, r + 1, last, last), weights, sources)
+        _moment_sweep(v, f, a, b, (r, r + 1, last, last), weights, sources, pooled)
     elif n - k == 1:
         vf, vff, va, vaa, vaf, vb, vbb, vbf = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
         w, fk, ak, bk = taps[k], f[row + k], a[row + k], b[row + k]
         for j in range(width):
             x, y, z = fk[j], ak[j], bk[j]
             vf[j] += w * x
-            vff[j] += w * (x * x)
             vaf[j] += w * (y * x)
             vbf[j] += w * (z * x)
+            if pooled:
+                va[j] += w * y
+                vaa[j] += w * (y * y + x * x)
+                vb[j] += w * z
+                vbb[j] += w * (z * z + x * x)
+                continue
+            vff[j] += w * (x * x)
             if sources:
                 va[j] += w * y
                 vaa[j] += w * (y * y)
@@ -351,18 +376,21 @@ def _vertical_moments(v, taps, f, a, b, row, sources):  # pragma: no cover - com
 
 
 @njit(**_JIT)
-def _moment_rows(f, a, b, taps, row, v, h, sources, mode):  # pragma: no cover - compiled
+def _moment_rows(f, a, b, taps, row, v, h, sources, mode, pooled):  # pragma: no cover
     """Local moments of output row ``row`` of a 'valid' separable filter with ``taps`` (a
     tuple, see :func:`_horizontal_fixed`):
     h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j.
     ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output.
     ``sources`` (4, H - n + 1, W - n + 1) holds the source-only moments A, A^2, B, B^2:
     ``mode`` NO_SOURCES ignores it, STORE_SOURCES fills row ``row``, LOAD_SOURCES reads them
-    instead of filtering (shared source work, see :func:`shared_sources`)."""
+    instead of filtering (shared source work, see :func:`shared_sources`). ``pooled``
+    (SSIM, with NO_SOURCES): h[3] and h[6] hold A^2 + F^2 and B^2 + F^2 filtered, h[1] is
+    not computed (a map fewer)."""
     load = mode == LOAD_SOURCES
-    _vertical_moments(v, taps, f, a, b, row, not load)
+    _vertical_moments(v, taps, f, a, b, row, not load, pooled)
     for m in (0, 1, 4, 7):
-        _horizontal_fixed(h[m], taps, v[m])
+        if m != 1 or not pooled:
+            _horizontal_fixed(h[m], taps, v[m])
     for q in range(4):
         m = SOURCE_MAPS[q]
         if load:
@@ -489,7 +517,7 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no 
     exponents = np.zeros((6, out_width), dtype=np.int64)
     logs = np.zeros(7)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode, False)
         p0, p1, p2, p3, p4, p5 = (
             products[0],
             products[1],
@@ -533,7 +561,7 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma:
     exponents = np.zeros((3, out_width), dtype=np.int64)
     logs = np.zeros(4)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode, False)
         p0, p1, p2 = products[0], products[1], products[2]
         for j in range(out_width):
             mu_f = h[0, j]
@@ -565,11 +593,11 @@ def ssim_sums(f, a, b, taps, c1, c2):  # pragma: no cover - compiled
     no_sources = np.empty((4, 0, 0))
     total_a = total_b = 0.0
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, v, h, no_sources, NO_SOURCES)
+        _moment_rows(f, a, b, taps, i, v, h, no_sources, NO_SOURCES, True)
         for j in range(out_width):
-            mu_f, e_ff = h[0, j], h[1, j]
-            total_a += _ssim_pixel(h[2, j], mu_f, h[3, j], e_ff, h[4, j], c1, c2)
-            total_b += _ssim_pixel(h[5, j], mu_f, h[6, j], e_ff, h[7, j], c1, c2)
+            mu_f = h[0, j]
+            total_a += _ssim_pixel(h[2, j], mu_f, h[3, j], h[4, j], c1, c2)
+            total_b += _ssim_pixel(h[5, j], mu_f, h[6, j], h[7, j], c1, c2)
     return total_a, total_b
 
 
@@ -657,22 +685,20 @@ def ssim_box_sums(f, a, b, n, c1, c2):  # pragma: no cover - compiled
                 _horizontal(h[m], ones, columns[m])
         for j in range(out_width):
             mu_f, e_ff = h[0, j] * scale, h[1, j] * scale
-            total_a += _ssim_pixel(
-                h[2, j] * scale, mu_f, h[3, j] * scale, e_ff, h[4, j] * scale, c1, c2
-            )
-            total_b += _ssim_pixel(
-                h[5, j] * scale, mu_f, h[6, j] * scale, e_ff, h[7, j] * scale, c1, c2
-            )
+            e_aa, e_bb = h[3, j] * scale, h[6, j] * scale
+            total_a += _ssim_pixel(h[2, j] * scale, mu_f, e_aa + e_ff, h[4, j] * scale, c1, c2)
+            total_b += _ssim_pixel(h[5, j] * scale, mu_f, e_bb + e_ff, h[7, j] * scale, c1, c2)
         _box_columns(f, a, b, i, -1.0, columns)
     return total_a, total_b, True
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _ssim_pixel(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2):  # pragma: no cover - compiled
+def _ssim_pixel(mu_x, mu_y, e_squares, e_xy, c1, c2):  # pragma: no cover - compiled
+    """SSIM of one window from the means, E[x^2] + E[y^2] and E[xy]."""
     product = mu_x * mu_y
     squares = mu_x * mu_x + mu_y * mu_y
     numerator = (product * 2.0 + c1) * ((e_xy - product) * 2.0 + c2)
-    return numerator / ((squares + c1) * (e_xx + e_yy - squares + c2))
+    return numerator / ((squares + c1) * (e_squares - squares + c2))
 
 
 #: Cephes ``atan`` (|error| about 1 ulp): rational approximation after range reduction.
