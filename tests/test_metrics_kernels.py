@@ -120,6 +120,26 @@ def test_vif_overflowing_products_fall_back_to_numpy() -> None:
     assert math.isclose(fast, reference, rel_tol=REL)
 
 
+@pytest.mark.parametrize("kernel", ["vif", "viff", "ssim"])
+def test_moment_kernels_agree_for_taps_as_tuple_or_array(kernel: str) -> None:
+    """Taps as a tuple (a loop unrolled for that size: VIF/VIFF scale 0, VIFB SSIM) or an
+    array (the general sweeps: the other scales, the SSIM fallback): the same sums to
+    round-off, also where F equals a source over whole windows."""
+    rng = np.random.default_rng(7)
+    f, a, b = (rng.integers(0, 256, (40, 53)).astype(np.float64) for _ in range(3))
+    f[:20, :20] = b[:20, :20]
+    no_sources = np.empty((4, 0, 0))
+    call, taps, args = {
+        "vif": (kernels.vif_scale_sums, 17, (2.0, vif.EPS, no_sources, kernels.NO_SOURCES)),
+        "viff": (kernels.viff_scale_sums, 17, (325.125, vif.EPS, no_sources, kernels.NO_SOURCES)),
+        "ssim": (kernels.ssim_sums, 11, (6.5, 58.5)),
+    }[kernel]
+    taps = gaussian_window_1d(taps, taps / 5)
+    unrolled = np.asarray(call(f, a, b, tuple(taps), *args))
+    general = np.asarray(call(f, a, b, taps, *args))
+    np.testing.assert_allclose(unrolled, general, rtol=1e-12, atol=0)
+
+
 def test_histogram_kernel_leaves_bad_grey_levels_to_the_numpy_error() -> None:
     good = np.zeros((8, 8))
     joints = np.empty((2, 256, 256), np.int32)

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 _ENABLED = [True]
 
@@ -279,6 +280,20 @@ def _horizontal_fixed(out, taps, row):  # pragma: no cover - compiled
         out[j] = total
 
 
+def _horizontal_taps(out, taps, row):  # pragma: no cover - replaced in compiled code
+    """:func:`_horizontal_fixed` for a tuple of taps, :func:`_horizontal` for an array (one
+    compiled loop for every size): the kernels get tuples where the unrolled loop pays (VIF's
+    scale 0, VIFB's SSIM), arrays elsewhere (each tuple size compiles the kernel again)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_horizontal_taps)
+def _horizontal_taps_overload(out, taps, row):  # pragma: no cover - typing
+    if isinstance(taps, types.BaseTuple):
+        return lambda out, taps, row: _horizontal_fixed(out, taps, row)
+    return lambda out, taps, row: _horizontal(out, taps, row)
+
+
 #: Modes of the source-only work in :func:`_moment_rows` and :func:`qabf_sums`.
 NO_SOURCES, STORE_SOURCES, LOAD_SOURCES = 0, 1, 2
 #: Rows of ``h`` in :func:`_moment_rows` that depend on the sources only (A, A^2, B, B^2).
@@ -376,27 +391,28 @@ def _vertical_moments(v, taps, f, a, b, row, sources, pooled):  # pragma: no cov
 
 
 @njit(**_JIT)
-def _moment_rows(f, a, b, taps, row, v, h, sources, mode, pooled):  # pragma: no cover
-    """Local moments of output row ``row`` of a 'valid' separable filter with ``taps`` (a
-    tuple, see :func:`_horizontal_fixed`):
+def _moment_rows(f, a, b, taps, row, v, h, sources, mode, pooled=False):  # pragma: no cover
+    """Local moments of output row ``row`` of a 'valid' separable filter with ``taps`` (an
+    array or a tuple, see :func:`_horizontal_taps`):
     h[0..7, j] = filtered F, F^2, A, A^2, AF, B, B^2, BF at valid column j.
     ``v``: (8, W) scratch for the vertical pass; ``h``: (8, W - n + 1) output.
     ``sources`` (4, H - n + 1, W - n + 1) holds the source-only moments A, A^2, B, B^2:
     ``mode`` NO_SOURCES ignores it, STORE_SOURCES fills row ``row``, LOAD_SOURCES reads them
     instead of filtering (shared source work, see :func:`shared_sources`). ``pooled``
     (SSIM, with NO_SOURCES): h[3] and h[6] hold A^2 + F^2 and B^2 + F^2 filtered, h[1] is
-    not computed (a map fewer)."""
+    not computed (a map fewer); VIF and VIFF omit it (a compile-time False: their compiled
+    code has no pooled branch)."""
     load = mode == LOAD_SOURCES
     _vertical_moments(v, taps, f, a, b, row, not load, pooled)
     for m in (0, 1, 4, 7):
         if m != 1 or not pooled:
-            _horizontal_fixed(h[m], taps, v[m])
+            _horizontal_taps(h[m], taps, v[m])
     for q in range(4):
         m = SOURCE_MAPS[q]
         if load:
             h[m] = sources[q, row]
         else:
-            _horizontal_fixed(h[m], taps, v[m])
+            _horizontal_taps(h[m], taps, v[m])
             if mode == STORE_SOURCES:
                 sources[q, row] = h[m]
 
@@ -419,8 +435,7 @@ def subsampled_shape(shape: tuple[int, int], taps: np.ndarray) -> tuple[int, int
 def subsample_valid(image, taps, out):  # pragma: no cover - compiled
     """out = ``filter2_valid(image, taps)[::2, ::2]``: the next VIF scale, of shape
     :func:`subsampled_shape`. Every 'valid' column is filtered and every second one kept:
-    twice the work of the kept ones, but vectorised. ``taps``: a tuple (see
-    :func:`_horizontal_fixed`)."""
+    twice the work of the kept ones, but vectorised."""
     n = len(taps)
     height, width = image.shape
     v = np.empty(width)
@@ -517,7 +532,7 @@ def vif_scale_sums(f, a, b, taps, sigma_nsq, eps, sources, mode):  # pragma: no 
     exponents = np.zeros((6, out_width), dtype=np.int64)
     logs = np.zeros(7)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, v, h, sources, mode, False)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
         p0, p1, p2, p3, p4, p5 = (
             products[0],
             products[1],
@@ -561,7 +576,7 @@ def viff_scale_sums(f, a, b, taps, visual_noise, eps, sources, mode):  # pragma:
     exponents = np.zeros((3, out_width), dtype=np.int64)
     logs = np.zeros(4)
     for i in range(out_rows):
-        _moment_rows(f, a, b, taps, i, v, h, sources, mode, False)
+        _moment_rows(f, a, b, taps, i, v, h, sources, mode)
         p0, p1, p2 = products[0], products[1], products[2]
         for j in range(out_width):
             mu_f = h[0, j]

@@ -108,11 +108,11 @@ def _ssim_means_compiled(
     c1: float,
     c2: float,
 ) -> list[float]:
-    """:func:`_ssim_means` by the compiled kernel, local means by the separable ``taps``."""
+    """:func:`_ssim_means` by the compiled kernel, local means by the separable ``taps`` (an
+    array or a tuple, see ``kernels._horizontal_taps``)."""
     f, a, b = kernels.contiguous(fused, *sources)
-    windows = (f.shape[0] - taps.size + 1) * (f.shape[1] - taps.size + 1)
-    sums = kernels.ssim_sums(f, a, b, tuple(taps), c1, c2 / cov_norm)  # one loop per size
-    return [total / windows for total in sums]
+    windows = (f.shape[0] - len(taps) + 1) * (f.shape[1] - len(taps) + 1)
+    return [total / windows for total in kernels.ssim_sums(f, a, b, taps, c1, c2 / cov_norm)]
 
 
 def ssim_skimage(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -155,8 +155,8 @@ def ssim_vifb(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return filter2_valid_rows(x, taps, out)
 
-    if kernels.active():
-        ssim_vis, ssim_ir = _ssim_means_compiled(taps, fused, (b, a), 1.0, c1, c2)
+    if kernels.active():  # the taps as a tuple: a loop unrolled for 11 taps
+        ssim_vis, ssim_ir = _ssim_means_compiled(tuple(taps), fused, (b, a), 1.0, c1, c2)
     else:
         ssim_vis, ssim_ir = _ssim_means(mean, VIFB_WINDOW, fused, (b, a), 1.0, c1, c2)
     return ssim_vis + ssim_ir
