@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 _ENABLED = [True]
 
@@ -770,8 +771,17 @@ def _atan_quotient(y, x):  # pragma: no cover - compiled
     return -angle if (y < 0.0) != (x < 0.0) else angle
 
 
-#: Powers of two 2^-1022 .. 2^1023 for :func:`_exp` (a table look-up vectorises; ldexp not).
-_POW2 = np.ldexp(1.0, np.arange(-1022, 1024))
+@intrinsic
+def _float_from_bits(typingctx, bits):  # pragma: no cover - typing
+    """The float64 whose IEEE 754 bits are the int64 ``bits`` (a bitcast: free, and it
+    vectorises, unlike ldexp or a table look-up, which becomes a gather)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
 _EXP_P = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
 _EXP_Q = (
     3.00198505138664455042e-6,
@@ -783,9 +793,10 @@ _LN2_HI, _LN2_LO = 6.93145751953125e-1, 1.42860682030941723212e-6
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _exp(x, pow2):  # pragma: no cover - compiled
+def _exp(x):  # pragma: no cover - compiled
     """math.exp for -700 <= x <= 700 (Cephes, about 1 ulp) without a library call; x is
-    clamped to that range (exp(-700) = 1e-304 vanishes beside the 1 it is added to here)."""
+    clamped to that range (exp(-700) = 1e-304 vanishes beside the 1 it is added to here).
+    2^n is built from its bits (n + 1023 in the exponent field; -1010 <= n <= 1010)."""
     x = min(max(x, -700.0), 700.0)
     n = math.floor(1.4426950408889634 * x + 0.5)
     r = x - n * _LN2_HI
@@ -793,7 +804,7 @@ def _exp(x, pow2):  # pragma: no cover - compiled
     rr = r * r
     px = r * ((_EXP_P[0] * rr + _EXP_P[1]) * rr + _EXP_P[2])
     qx = ((_EXP_Q[0] * rr + _EXP_Q[1]) * rr + _EXP_Q[2]) * rr + _EXP_Q[3]
-    return (1.0 + 2.0 * (px / (qx - px))) * pow2[int(n) + 1022]
+    return (1.0 + 2.0 * (px / (qx - px))) * _float_from_bits((np.int64(n) + 1023) << 52)
 
 
 #: Borders of :func:`_padded_row`: OpenCV BORDER_CONSTANT (zeros), _REFLECT_101, _REPLICATE.
@@ -854,12 +865,12 @@ def _sobel_orientation_row(up, mid, down, strength, orientation):  # pragma: no 
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _qabf_term(g_s, a_s, g_f, a_f, kg, dg, ka_slope, ka_offset, pow2):  # pragma: no cover
+def _qabf_term(g_s, a_s, g_f, a_f, kg, dg, ka_slope, ka_offset):  # pragma: no cover
     """g_S / ((1 + e^(kg (G - Dg))) (1 + e^(ka (A - Da)))) with the toolboxes' tie rule."""
     low, high = min(g_s, g_f), max(g_s, g_f)
     ratio = g_f if g_s == g_f else low / (high if high != 0.0 else 1.0)
-    strength = 1.0 + _exp((ratio - dg) * kg, pow2)
-    angle = 1.0 + _exp(abs(a_s - a_f) * ka_slope + ka_offset, pow2)
+    strength = 1.0 + _exp((ratio - dg) * kg)
+    angle = 1.0 + _exp(abs(a_s - a_f) * ka_slope + ka_offset)
     return g_s / (strength * angle)
 
 
@@ -872,7 +883,6 @@ def qabf_sums(f, a, b, scale, kg, dg, ka_slope, ka_offset, sources, mode):  # pr
     ring = np.empty((3, 3, width + 2))
     rows = np.empty((6, width))
     g_f, a_f, g_a, a_a, g_b, a_b = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
-    pow2 = _POW2
     numerator = denominator = 0.0
     for i in range(height):
         up, mid, down = (i - 1) % 3, i % 3, (i + 1) % 3
@@ -890,8 +900,8 @@ def qabf_sums(f, a, b, scale, kg, dg, ka_slope, ka_offset, sources, mode):  # pr
                 sources[:, i] = rows[2:6]
         for j in range(width):
             gf, af = g_f[j], a_f[j]
-            numerator += _qabf_term(g_a[j], a_a[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)
-            numerator += _qabf_term(g_b[j], a_b[j], gf, af, kg, dg, ka_slope, ka_offset, pow2)
+            numerator += _qabf_term(g_a[j], a_a[j], gf, af, kg, dg, ka_slope, ka_offset)
+            numerator += _qabf_term(g_b[j], a_b[j], gf, af, kg, dg, ka_slope, ka_offset)
             denominator += g_a[j] + g_b[j]
     return numerator, denominator
 
@@ -1138,15 +1148,15 @@ def _nabf_weight(g, threshold, exponent_min):  # pragma: no cover - compiled
 
 
 @njit(inline="always", fastmath={"contract", "reassoc"})
-def _nabf_loss(g_s, a_s, g_f, a_f, w_s, pow2):  # pragma: no cover - compiled
+def _nabf_loss(g_s, a_s, g_f, a_f, w_s):  # pragma: no cover - compiled
     """(1 - sqrt(Q_g Q_a)) w_S of one pixel (Petrovic Q^{SF} with Kumar's constants)."""
     if g_s == 0.0 or g_f == 0.0:
         ratio = 0.0
     else:
         ratio = g_f / g_s if g_s > g_f else g_s / g_f
     angle = abs(abs(a_s - a_f) - math.pi / 2) * 2.0 / math.pi
-    q_g = 0.9999 / (1.0 + _exp(-19.0 * (ratio - 0.5), pow2))
-    q_a = 0.9995 / (1.0 + _exp(-22.0 * (angle - 0.5), pow2))
+    q_g = 0.9999 / (1.0 + _exp(-19.0 * (ratio - 0.5)))
+    q_a = 0.9995 / (1.0 + _exp(-22.0 * (angle - 0.5)))
     return (1.0 - math.sqrt(q_g * q_a)) * w_s
 
 
@@ -1156,7 +1166,6 @@ def nabf_sums(f, a, b, threshold, weight_min):  # pragma: no cover - compiled
     height, width = f.shape
     ring = np.empty((3, 3, width + 2))
     rows, picked = np.empty((9, width)), np.empty(width + 1, dtype=np.int64)
-    pow2 = _POW2
     loss = weight = 0.0
     for i in range(height):
         up, mid, down = (i - 1) % 3, i % 3, (i + 1) % 3
@@ -1182,6 +1191,6 @@ def nabf_sums(f, a, b, threshold, weight_min):  # pragma: no cover - compiled
             w_a = _nabf_weight(ga[j], threshold, weight_min)
             w_b = _nabf_weight(gb[j], threshold, weight_min)
             a_f = _nabf_orientation(fx[j], fy[j])
-            loss += _nabf_loss(ga[j], _nabf_orientation(ax[j], ay[j]), gf[j], a_f, w_a, pow2)
-            loss += _nabf_loss(gb[j], _nabf_orientation(bx[j], by[j]), gf[j], a_f, w_b, pow2)
+            loss += _nabf_loss(ga[j], _nabf_orientation(ax[j], ay[j]), gf[j], a_f, w_a)
+            loss += _nabf_loss(gb[j], _nabf_orientation(bx[j], by[j]), gf[j], a_f, w_b)
     return loss, weight

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 # Cephes exp without a library call (vectorises), shared with the other compiled kernels.
-from ivifbench.metrics.kernels import _POW2, _exp
+from ivifbench.metrics.kernels import _exp
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract", "reassoc"}}
 
@@ -179,7 +179,6 @@ def moments(
     response is 0) along (cos, sin) of the orientation."""
     orientations, rows, cols = energy.shape
     half = orientations / 2
-    pow2 = _POW2
     acc = np.empty((5, cols))  # total energy, total amplitude, covx2, covy2, covxy of a row
     for i in range(rows):  # row by row, orientations outer: contiguous loops that vectorise
         acc[:] = 0.0
@@ -189,7 +188,7 @@ def moments(
             sin_o = cos_sin[o, 1]
             for j in range(cols):
                 excess = energy[o, i, j] - threshold
-                weight = 1.0 / (1.0 + _exp((cut_off - width[o, i, j]) * gain, pow2))
+                weight = 1.0 / (1.0 + _exp((cut_off - width[o, i, j]) * gain))
                 weighted = weight * excess if excess > 0.0 else 0.0
                 acc[0, j] += weighted
                 acc[1, j] += sum_an[o, i, j]
