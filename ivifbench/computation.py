@@ -75,8 +75,10 @@ def _plane(pixels: np.ndarray, name: str, *, source: bool = False) -> np.ndarray
     return out
 
 
-def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
-    """Per-channel float64 (fused, ir, vis) planes in 0-255 units.
+def _channel_planes(convention: Convention, triple: Triple, with_sources: bool) -> list[Planes]:
+    """Per-channel float64 (fused, ir, vis) planes in 0-255 units; without ``with_sources``
+    (only metrics of the fused image asked) the source entries are the sources' pixels, not
+    converted (about 0.06 ms per plane saved).
 
     Gray conventions convert every colour image with ``to_gray`` and give one plane triple.
     ``vifb`` gives one triple per fused channel: with a colour fused image the VIS image must be
@@ -128,6 +130,9 @@ def _channel_planes(convention: Convention, triple: Triple) -> list[Planes]:
                 for k in range(3)
             ]
 
+    if not with_sources:
+        kernels.mark_grey_levels(*fused_planes)
+        return [(f, ir.pixels, vis.pixels) for f in fused_planes]
     key = (
         "planes",
         convention.name,
@@ -178,7 +183,8 @@ def compute(
     _check_min_size(triple, conv, names)
     results: dict[str, float] = {}
     with kernels.one_call():
-        planes = _channel_planes(conv, triple)
+        with_sources = any(conv.implementations[name].uses_sources for name in names)
+        planes = _channel_planes(conv, triple, with_sources)
         for name in names:
             with np.errstate(all="ignore"):
                 results[name] = _evaluate(conv.implementations[name], planes)

@@ -235,3 +235,31 @@ def test_memory_layout_does_not_change_values() -> None:
         transposed = compute(fused.T, ir.T, vis.T, metrics=names, convention=convention)
         copied = [np.ascontiguousarray(x.T) for x in (fused, ir, vis)]
         assert transposed == compute(*copied, metrics=names, convention=convention)
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_metrics_of_the_fused_image_alone_make_no_source_planes(monkeypatch, convention) -> None:
+    """A call asking only for metrics of the fused image (EN, SD, SF, AG, EI) converts no
+    source image; its values equal those of a call that also asks for a two-image metric."""
+    from ivifbench import computation
+
+    made: list[str] = []
+    make_plane = computation._plane
+
+    def recording_plane(pixels, name, **kwargs):
+        made.append(name)
+        return make_plane(pixels, name, **kwargs)
+
+    monkeypatch.setattr(computation, "_plane", recording_plane)
+    conv = CONVENTIONS[convention]
+    fused_only = [n for n, impl in conv.implementations.items() if not impl.uses_sources]
+    assert {"EN", "SD", "SF"} <= set(fused_only)
+    for folder in (GRAY, COLOUR):
+        triple = arrays(folder)
+        made.clear()
+        alone = compute(*triple, metrics=fused_only, convention=convention)
+        assert made and all(name.startswith("fused") for name in made)
+        made.clear()
+        with_mi = compute(*triple, metrics=[*fused_only, "MI"], convention=convention)
+        assert any(name.startswith("ir") for name in made)
+        assert alone == {name: with_mi[name] for name in fused_only}
