@@ -18,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from ivifbench import __version__
+from ivifbench.allocator import keep_freed_memory
 from ivifbench.cache import default_cache_path
 from ivifbench.errors import MetricInputError
 from ivifbench.registry import CONVENTION_NAMES, DEFAULT_CONVENTION, METRICS
@@ -37,6 +38,7 @@ def json_number(value: float) -> float | None:
 @command_group("ivifbench")
 def main() -> None:
     """Infrared-visible fusion metrics that reproduce the published toolboxes exactly."""
+    keep_freed_memory()
 
 
 @main.command(

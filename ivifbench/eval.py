@@ -30,6 +30,7 @@ import pandas as pd
 from filelock import FileLock
 from tqdm import tqdm
 
+from ivifbench.allocator import keep_freed_memory
 from ivifbench.cache import ValueCache, result_key
 from ivifbench.computation import compute, degenerate_message
 from ivifbench.errors import DegenerateMetricWarning, MetricInputError
@@ -302,11 +303,13 @@ def run_device_jobs(
         yield evaluate_batch(bucket, names, dataset, convention, device)
 
 
-def _limit_worker_threads() -> None:
-    """Worker initializer: one thread per process, so N workers use N cores."""
+def _prepare_worker() -> None:
+    """Worker initializer: one thread per process, so N workers use N cores; freed memory
+    kept for reuse (:mod:`ivifbench.allocator`)."""
     import cv2
 
     cv2.setNumThreads(1)
+    keep_freed_memory()
 
 
 def run_jobs(
@@ -319,7 +322,7 @@ def run_jobs(
     chunksize = max(1, min(4, len(jobs) // (workers * 8)))
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["ivifbench.eval"])
-    with context.Pool(workers, initializer=_limit_worker_threads) as pool:
+    with context.Pool(workers, initializer=_prepare_worker) as pool:
         yield from pool.imap_unordered(worker, jobs, chunksize=chunksize)
 
 
