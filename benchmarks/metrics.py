@@ -15,8 +15,11 @@ triples, compiled vs numpy path; on the first triple, the CPU milliseconds of ev
 every convention alone, compiled vs numpy path (alternating blocks); and the one-off compile
 time of the kernels (a fresh process with an empty numba cache).
 
-Usage: ``python benchmarks/metrics.py [--repeats N] [--baseline-triples K]``.
-Needs ``../shared/refs``.
+Usage: ``python benchmarks/metrics.py [--repeats N] [--baseline-triples K]
+[--keep-freed-memory]``. Needs ``../shared/refs``. ``--keep-freed-memory`` runs everything
+with :func:`ivifbench.allocator.keep_freed_memory`, as the ``ivifbench`` commands do: numpy
+temporaries then stop costing page faults, which speeds up mostly the numpy path (the
+baseline) and the metrics without kernels.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from scipy.signal import convolve2d  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ivifbench import compute  # noqa: E402
+from ivifbench.allocator import keep_freed_memory  # noqa: E402
 from ivifbench.conventions import CONVENTIONS  # noqa: E402
 from ivifbench.metrics import kernels  # noqa: E402
 from ivifdata.imageio import read_image  # noqa: E402
@@ -245,11 +249,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--baseline-triples", type=int, default=2)
+    parser.add_argument("--keep-freed-memory", action="store_true")
     args = parser.parse_args()
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("--keep-freed-memory: this C library has no mallopt (glibc only)")
     cv2.setNumThreads(1)
     baseline = reference_seconds(REFS / "values.csv")
     names = list(CONVENTIONS["cddfuse"].default_metrics)
-    print(f"metrics: {','.join(names)} (cddfuse), median of {args.repeats} runs, 1 thread")
+    print(
+        f"metrics: {','.join(names)} (cddfuse), median of {args.repeats} runs, 1 thread, "
+        f"freed memory {'kept (mallopt)' if args.keep_freed_memory else 'as glibc defaults'}"
+    )
     print(
         f"{'triple':<24} {'wall ms':>8} {'cpu ms':>7} {'numpy ms':>8} {'ref ms':>7} {'vs ref':>7} "
         f"{'direct ms':>9} {'vs direct':>9} {'max rel diff':>12}"
