@@ -25,9 +25,22 @@ def logged_steps(out: Path) -> list[int]:
     return [r["step"] for r in records if r["kind"] == "step"]
 
 
+def _default_interrupt() -> None:
+    """In the child before exec: SIGINT back to its default. A test runner started in the
+    background (``cmd &`` in a script) passes SIGINT on as ignored, and the trainer rightly
+    keeps an ignored signal ignored, which would make the SIGINT case fail there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(command: list[str]) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_interrupt,
+    )
 
 
 def signal_after_first_step(process: subprocess.Popen, out: Path, signum: int) -> tuple[int, str]:
