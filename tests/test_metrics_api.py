@@ -229,7 +229,8 @@ def test_unknown_names() -> None:
 
 
 def test_memory_layout_does_not_change_values() -> None:
-    fused, ir, vis = arrays(GRAY)
+    # a 120 x 160 crop (above every metric's minimum size): layout, not content, is tested
+    fused, ir, vis = (image[:120, :160] for image in arrays(GRAY))
     for convention in CONVENTIONS:
         names = implemented(convention)
         transposed = compute(fused.T, ir.T, vis.T, metrics=names, convention=convention)
