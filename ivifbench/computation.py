@@ -132,6 +132,8 @@ def _channel_planes(convention: Convention, triple: Triple, with_sources: bool) 
 
     if not with_sources:
         kernels.mark_grey_levels(*fused_planes)
+        if not fused.is_colour:
+            kernels.mark_grey_pixels(fused_planes[0], fused.pixels)
         return [(f, ir.pixels, vis.pixels) for f in fused_planes]
     key = (
         "planes",
@@ -141,6 +143,11 @@ def _channel_planes(convention: Convention, triple: Triple, with_sources: bool) 
     )
     sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
     kernels.mark_grey_levels(*fused_planes, *(plane for pair in sources for plane in pair))
+    ir_planes, vis_planes = [pair[0] for pair in sources], [pair[1] for pair in sources]
+    for image, planes in ((fused, fused_planes), (ir, ir_planes), (vis, vis_planes)):
+        if not image.is_colour:  # the planes are copies of these pixels
+            for plane in planes:
+                kernels.mark_grey_pixels(plane, image.pixels)
     return [(f, ir_p, vis_p) for f, (ir_p, vis_p) in zip(fused_planes, sources, strict=True)]
 
 

@@ -401,3 +401,37 @@ def test_exact_grey_level_sums_only_for_the_planes_of_a_call() -> None:
         exact = moments.correlation_coefficient(*grey)
     with kernels.reference_path():
         assert math.isclose(exact, moments.correlation_coefficient(*grey), rel_tol=1e-13)
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_histograms_count_the_uint8_pixels_of_computes_planes(monkeypatch, convention) -> None:
+    """EN, CE and MI count the uint8 pixels a plane was copied from (an eighth of the memory);
+    planes made otherwise (a converted colour image, the VIFB channels) keep the float count.
+    The values are the numpy path's either way."""
+    counted: list[str] = []
+    histogram, joint = kernels.grey_histogram, kernels.mutual_information_nats
+
+    def recording_histogram(x, check):
+        counted.append(x.dtype.name)
+        return histogram(x, check)
+
+    def recording_joint(f, a, b, *args):
+        counted.extend(x.dtype.name for x in (f, a, b))
+        return joint(f, a, b, *args)
+
+    monkeypatch.setattr(kernels, "grey_histogram", recording_histogram)
+    monkeypatch.setattr(kernels, "mutual_information_nats", recording_joint)
+    metrics = [n for n in ("EN", "CE", "MI") if n in CONVENTIONS[convention].implementations]
+    triples = Path(__file__).parent / "data" / "triples"
+    for folder, expected in (
+        ("msrs_00004N_lap", {"uint8"}),
+        ("roadscene_FLIR_video_02829_laprgb", None),
+    ):
+        images = [read_image(triples / folder / f"{n}.png") for n in ("fused", "ir", "vis")]
+        counted.clear()
+        fast, reference = _both_paths(images, convention, metrics)
+        _assert_same(fast, reference, f"{convention}/{folder}")
+        if expected is not None:
+            assert set(counted) == expected
+        else:  # the colour images' planes are conversions or channels
+            assert "float64" in counted

@@ -51,7 +51,8 @@ def _mutual_information_compiled(
     255 / (max - min) is at least 1), so every histogram keeps its counts in the same bin
     order, and MI its value; a constant image stays one bin (not so with ``saturate_joint``,
     which merges the two top levels after the stretch: that mix stays on the numpy path)."""
-    images = kernels.contiguous(fused, a, b)
+    # the uint8 pixels of compute's planes where recorded: an eighth of the memory to read
+    images = kernels.grey_pixels(fused, a, b) or kernels.contiguous(fused, a, b)
     # int32 counts halve the joint histograms' cache footprint; any count fits below 2^31.
     dtype = np.int32 if images[0].size < 2**31 else np.int64
     joints = kernels.workspace("mi joint histograms", (2, LEVELS, LEVELS), dtype)

@@ -75,6 +75,29 @@ def grey_levels(*arrays: np.ndarray) -> bool:
     return all(array_key(x) in marked for x in arrays)
 
 
+def mark_grey_pixels(plane: np.ndarray, pixels: np.ndarray) -> None:
+    """Record, for the current :func:`one_call` block, that the float ``plane`` holds exactly
+    the uint8 ``pixels`` (C-contiguous, same shape; other arrays are not recorded): the
+    histogram kernels then count those bytes, an eighth of the memory (EN, CE, MI)."""
+    cache = _CALL[0]
+    if (
+        cache is not None
+        and pixels.dtype == np.uint8
+        and pixels.shape == plane.shape
+        and pixels.flags.c_contiguous
+    ):
+        cache.setdefault("grey pixels", {})[array_key(plane)] = pixels
+
+
+def grey_pixels(*images: np.ndarray) -> list[np.ndarray] | None:
+    """The uint8 pixels recorded by :func:`mark_grey_pixels` for every image in this call,
+    or ``None`` if one has none."""
+    cache = _CALL[0]
+    recorded = cache.get("grey pixels", {}) if cache is not None else {}
+    pixels = [recorded.get(array_key(image)) for image in images]
+    return None if any(p is None for p in pixels) else pixels
+
+
 def once_per_call(key: tuple, make):
     """``make()``, computed once per ``key`` inside a :func:`one_call` block."""
     cache = _CALL[0]
@@ -1109,10 +1132,14 @@ def grey_histogram(x, check):  # pragma: no cover - compiled
 def grey_counts(image: np.ndarray) -> np.ndarray | None:
     """256-bin histogram (int64) of an image of integer grey levels 0-255, ``None`` if a
     value is not one; once per image in a :func:`one_call` block (EN, CE and MI share F's),
-    and unchecked for the planes ``compute`` marked (:func:`mark_grey_levels`)."""
+    and unchecked for the planes ``compute`` marked (:func:`mark_grey_levels`; their uint8
+    pixels where recorded, :func:`mark_grey_pixels`)."""
     key = ("grey counts", array_key(image))
 
     def make() -> np.ndarray | None:
+        pixels = grey_pixels(image)
+        if pixels is not None:
+            return grey_histogram(pixels[0], False)[0]
         counts, ok = grey_histogram(*contiguous(image), not grey_levels(image))
         return counts if ok else None
 
