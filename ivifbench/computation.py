@@ -130,25 +130,25 @@ def _channel_planes(convention: Convention, triple: Triple, with_sources: bool) 
                 for k in range(3)
             ]
 
-    if not with_sources:
-        kernels.mark_grey_levels(*fused_planes)
-        if not fused.is_colour:
-            kernels.mark_grey_pixels(fused_planes[0], fused.pixels)
-        return [(f, ir.pixels, vis.pixels) for f in fused_planes]
-    key = (
-        "planes",
-        convention.name,
-        len(fused_planes),
-        *map(kernels.array_key, (ir.pixels, vis.pixels)),
-    )
-    sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
-    kernels.mark_grey_levels(*fused_planes, *(plane for pair in sources for plane in pair))
-    ir_planes, vis_planes = [pair[0] for pair in sources], [pair[1] for pair in sources]
-    for image, planes in ((fused, fused_planes), (ir, ir_planes), (vis, vis_planes)):
+    if with_sources:
+        key = (
+            "planes",
+            convention.name,
+            len(fused_planes),
+            *map(kernels.array_key, (ir.pixels, vis.pixels)),
+        )
+        sources = kernels.shared(key, (ir.pixels, vis.pixels), source_planes)
+        ir_planes, vis_planes = [pair[0] for pair in sources], [pair[1] for pair in sources]
+        made = [(fused, fused_planes), (ir, ir_planes), (vis, vis_planes)]
+    else:  # the metrics read the fused planes only: the sources' pixels stand in
+        ir_planes, vis_planes = [ir.pixels] * len(fused_planes), [vis.pixels] * len(fused_planes)
+        made = [(fused, fused_planes)]
+    for image, planes in made:
+        kernels.mark_grey_levels(*planes)
         if not image.is_colour:  # the planes are copies of these pixels
             for plane in planes:
                 kernels.mark_grey_pixels(plane, image.pixels)
-    return [(f, ir_p, vis_p) for f, (ir_p, vis_p) in zip(fused_planes, sources, strict=True)]
+    return list(zip(fused_planes, ir_planes, vis_planes, strict=True))
 
 
 def _evaluate(impl: MetricImpl, planes: list[Planes]) -> float:
