@@ -1146,17 +1146,40 @@ def grey_counts(image: np.ndarray) -> np.ndarray | None:
     return once_per_call(key, make)
 
 
+@njit(inline="always")
+def _sobel8_neighbours(up, mid, down, width):  # pragma: no cover - compiled
+    """The eight shifted views (ul, uc, ur, ml, mr, dl, dc, dr) of three rows of the padded
+    image that a 3 x 3 Sobel reads for ``width`` output pixels (slices, not ``row[j + k]``:
+    the loops vectorise)."""
+    return (
+        up[0:width],
+        up[1 : width + 1],
+        up[2 : width + 2],
+        mid[0:width],
+        mid[2 : width + 2],
+        down[0:width],
+        down[1 : width + 1],
+        down[2 : width + 2],
+    )
+
+
+@njit(inline="always", fastmath={"contract", "reassoc"})
+def _sobel8_at(neighbours, j):  # pragma: no cover - compiled
+    """OpenCV Sobel / 8 at pixel ``j`` (d/dx: right minus left column, d/dy: bottom minus
+    top row) from :func:`_sobel8_neighbours`; exact on grey levels."""
+    ul, uc, ur, ml, mr, dl, dc, dr = neighbours
+    x = ((ur[j] + 2.0 * mr[j] + dr[j]) - (ul[j] + 2.0 * ml[j] + dl[j])) * 0.125
+    y = ((dl[j] + 2.0 * dc[j] + dr[j]) - (ul[j] + 2.0 * uc[j] + ur[j])) * 0.125
+    return x, y
+
+
 @njit(inline="always", fastmath={"contract", "reassoc"})
 def _sobel8_row(up, mid, down, gx, gy, g):  # pragma: no cover - compiled
-    """OpenCV Sobel / 8 (d/dx: right minus left column, d/dy: bottom minus top row) of a row
-    from three rows of the padded image, and the magnitude sqrt(gx^2 + gy^2)."""
-    width = g.size
-    ul, uc, ur = up[0:width], up[1 : width + 1], up[2 : width + 2]
-    ml, mr = mid[0:width], mid[2 : width + 2]
-    dl, dc, dr = down[0:width], down[1 : width + 1], down[2 : width + 2]
-    for j in range(width):
-        x = ((ur[j] + 2.0 * mr[j] + dr[j]) - (ul[j] + 2.0 * ml[j] + dl[j])) * 0.125
-        y = ((dl[j] + 2.0 * dc[j] + dr[j]) - (ul[j] + 2.0 * uc[j] + ur[j])) * 0.125
+    """:func:`_sobel8_at` of a row from three rows of the padded image into ``gx``, ``gy``,
+    and the magnitude sqrt(gx^2 + gy^2) into ``g``."""
+    neighbours = _sobel8_neighbours(up, mid, down, g.size)
+    for j in range(g.size):
+        x, y = _sobel8_at(neighbours, j)
         gx[j], gy[j] = x, y
         g[j] = math.sqrt(x * x + y * y)
 

@@ -21,6 +21,8 @@ from ivifbench.metrics.kernels import (
     REPLICATE_BORDER,
     ZERO_BORDER,
     _advance_ring,
+    _sobel8_at,
+    _sobel8_neighbours,
     _sobel8_row,
     workspace,
 )
@@ -234,19 +236,15 @@ def qcb_quality_sum(c_f, c_ir, c_vis):  # pragma: no cover - compiled
 def sobel_magnitude_sum(image):  # pragma: no cover - compiled
     """sum of the 3x3 Sobel magnitude sqrt(gx^2 + gy^2) with replicated borders (MATLAB
     ``imfilter(.., 'replicate')`` with ``fspecial('sobel')``); summed as it is made (the
-    square roots bound it), with the responses / 8 of :func:`_sobel8_row` (exact scaling)."""
+    square roots bound it), with the responses / 8 of :func:`_sobel8_at` (exact scaling)."""
     height, width = image.shape
     ring = np.empty((3, width + 2))
     total = 0.0
     for i in range(height):
         _advance_ring(image, i, ring, REPLICATE_BORDER, 1.0)
-        up, mid, down = ring[(i - 1) % 3], ring[i % 3], ring[(i + 1) % 3]
-        ul, uc, ur = up[0:width], up[1 : width + 1], up[2 : width + 2]
-        ml, mr = mid[0:width], mid[2 : width + 2]
-        dl, dc, dr = down[0:width], down[1 : width + 1], down[2 : width + 2]
+        neighbours = _sobel8_neighbours(ring[(i - 1) % 3], ring[i % 3], ring[(i + 1) % 3], width)
         for j in range(width):
-            x = ((ur[j] + 2.0 * mr[j] + dr[j]) - (ul[j] + 2.0 * ml[j] + dl[j])) * 0.125
-            y = ((dl[j] + 2.0 * dc[j] + dr[j]) - (ul[j] + 2.0 * uc[j] + ur[j])) * 0.125
+            x, y = _sobel8_at(neighbours, j)
             total += math.sqrt(x * x + y * y)
     return total * 8.0
 
